@@ -1,0 +1,116 @@
+// The one event model every parser emits and every report consumes.
+
+/** Where an event came from: which input and which (1-based) line of it. */
+export interface Origin {
+  file: string;
+  line: number;
+}
+
+/** Which tool produced the trace the event came from. */
+export type TraceSource = 'strace' | 'runsc' | 'perf';
+
+export interface EventBase extends Origin {
+  /** Process or thread id, when the trace names one. */
+  pid: number | null;
+  /** Command name from `-Y` / perf / runsc, when known. */
+  comm?: string;
+  /** Timestamp text as printed (`-t`, `-tt`, `-ttt`, `-r`, perf ms offset). */
+  timestamp?: string;
+}
+
+/** What a syscall returned, as printed after `=`. */
+export interface SyscallResult {
+  /** The value as printed: `0`, `-1`, `0x7f...`, `?`. */
+  value: string;
+  /** `ENOENT`, `ERESTARTSYS`... when the call failed or is to be restarted. */
+  errno?: string;
+  /** The text in parentheses after the errno. */
+  errnoMessage?: string;
+  /** Anything else strace printed after the value: flags, decoded fds, `(Timeout)`. */
+  annotation?: string;
+}
+
+export interface SyscallEvent extends EventBase {
+  kind: 'syscall';
+  source: TraceSource;
+  name: string;
+  /** Raw argument text between the outer parentheses; parse lazily with parsers/strace-args. */
+  args: string;
+  /** null while the call has not returned: the process died inside it, or the trace ended. */
+  result: SyscallResult | null;
+  /** `-T` duration in seconds. */
+  duration?: number;
+  /** Timestamp of the `<... resumed>` half, when the call was split. */
+  endTimestamp?: string;
+  /** Line of the `<... resumed>` half, when the call was split. */
+  endLine?: number;
+  /** The call was printed as `<unfinished ...>` and later resumed (or never resumed). */
+  split?: boolean;
+  /** `-n` syscall number, `-i` instruction pointer, `-k` stack frames. */
+  number?: number;
+  ip?: string;
+  stack?: string[];
+  /**
+   * perf only: whether the kernel's sys_enter tracepoint fired for this call. A syscall that gVisor's
+   * Sentry intercepts with PTRACE_SYSEMU shows only its exit: it never entered the host kernel.
+   */
+  enteredKernel?: boolean;
+}
+
+export interface SignalEvent extends EventBase {
+  kind: 'signal';
+  signal: string;
+  /** The `{si_signo=...}` text. */
+  info: string;
+}
+
+export interface ExitEvent extends EventBase {
+  kind: 'exit';
+  /** `exited with N` or `killed by SIG`. */
+  how: 'exited' | 'killed';
+  code?: number;
+  signal?: string;
+  coreDumped?: boolean;
+}
+
+/** The traced program's own output, interleaved with the trace on the same stream. */
+export interface OutputEvent extends EventBase {
+  kind: 'output';
+  text: string;
+}
+
+/** strace's own messages: `strace: Process 123 attached`, and others. */
+export interface MessageEvent extends EventBase {
+  kind: 'message';
+  text: string;
+}
+
+/** A line no parser understood: kept whole, never dropped. */
+export interface UnparsedEvent extends EventBase {
+  kind: 'unparsed';
+  text: string;
+  /** What the parser expected at that point. */
+  reason: string;
+  /** The line was longer than the bound and was skipped, not held in memory. */
+  truncated?: boolean;
+  /** Byte length of the original line, when it was truncated. */
+  length?: number;
+}
+
+export type TraceEvent =
+  | SyscallEvent
+  | SignalEvent
+  | ExitEvent
+  | OutputEvent
+  | MessageEvent
+  | UnparsedEvent;
+
+/** A call counts (as in `strace -c`) when it completed: any value but a bare `?`. */
+export function isCompleted(e: SyscallEvent): boolean {
+  return e.result !== null && !(e.result.value === '?' && e.result.errno === undefined);
+}
+
+/** An errno return counts as an error, restarts included. */
+export function isError(e: SyscallEvent): boolean {
+  return e.result !== null && e.result.errno !== undefined;
+}
