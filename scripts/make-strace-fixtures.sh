@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Regenerates fixtures/strace/: real strace 6.1 traces of small programs, each made with -C so strace's own
+# summary table follows the trace in the same file (the oracle for src/summary.ts), plus the seed's pasted trace.
+# Every command runs in a clean environment (env -i) so no host variable lands in a fixture (-v prints envp).
+# <name>.cmd holds the exact command; "OUT" in it stands for the output path.
+# Run from anywhere: bash scripts/make-strace-fixtures.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=fixtures/strace
+mkdir -p "$OUT"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+ENV='env -i PATH=/usr/bin:/bin LANG=C.UTF-8'
+
+# fixture NAME COMMAND: runs COMMAND with bash in $WORK; "OUT" in COMMAND becomes the fixture's .log path.
+fixture() {
+  local name=$1 cmd="$ENV $2"
+  local path="$PWD/$OUT/$name.log"
+  printf '%s\n' "$cmd" > "$OUT/$name.cmd"
+  (cd "$WORK" && bash -c "${cmd//OUT/$path}") > /dev/null 2>&1 || true
+}
+
+# A socket round trip on 127.0.0.1 plus a UNIX socketpair, for -yy decorations.
+SOCK='import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); c=socket.create_connection(s.getsockname()); a,_=s.accept(); c.send(b"hi"); a.recv(2); p,q=socket.socketpair(); p.send(b"x"); q.recv(1)'
+THREADS='import threading,time; t=threading.Thread(target=time.sleep,args=(0.1,)); t.start(); t.join()'
+
+fixture plain         'strace -C -o OUT uname -r'
+fixture fork          "strace -f -C -o OUT sh -c 'ls / | wc -l'"
+fixture tt-T          "strace -f -C -tt -T -o OUT sh -c 'ls / | wc -l'"
+fixture tt-T-w        'strace -C -w -tt -T -o OUT cat /nonexistent /etc/hostname'
+fixture ttt           'strace -C -ttt -T -o OUT cat /etc/hostname'
+fixture relative      'strace -C -r -o OUT uname -r'
+fixture t             'strace -C -t -o OUT uname -r'
+fixture Y             "strace -f -C -Y -o OUT sh -c 'uname -r | cat'"
+fixture y             'strace -C -y -o OUT cat /etc/hostname'
+fixture yy-sockets    "strace -f -C -yy -o OUT python3 -S -I -c '$SOCK'"
+fixture i             'strace -C -i -o OUT uname -r'
+fixture k             'strace -C -k -o OUT true'
+fixture n             'strace -C -n -o OUT uname -r'
+fixture X-raw         'strace -C -X raw -o OUT cat /etc/hostname'
+fixture X-verbose     'strace -C -X verbose -o OUT cat /etc/hostname'
+fixture xx            'strace -C -xx -o OUT cat /etc/hostname'
+fixture x             'strace -C -x -o OUT cat /etc/hostname'
+fixture v             'strace -C -v -o OUT ls -l /etc/hostname'
+fixture s8            'strace -C -s 8 -o OUT cat /etc/os-release'
+fixture killed        'strace -f -C -tt -o OUT timeout -s KILL 0.3 sleep 5'
+fixture timeout-term  'strace -f -C -tt -o OUT timeout 0.3 sleep 5'
+fixture restart-stop  "strace -f -C -o OUT sh -c 'sleep 0.3 & p=\$!; sleep 0.05; kill -STOP \$p; kill -CONT \$p; wait'"
+fixture bg-wait       "strace -f -C -o OUT sh -c 'sleep 0.1 & wait'"
+fixture threads       "strace -f -C -tt -o OUT python3 -S -I -c '$THREADS'"
+fixture unknown-syscall "strace -C -o OUT perl -e 'syscall(500)'"
+fixture sort-calls    'strace -C -S calls -o OUT cat /nonexistent /etc/hostname'
+fixture sort-name     'strace -C -S name -w -o OUT cat /nonexistent /etc/hostname'
+fixture columns       'strace -C -w -U name,calls,errors,min-time,max-time,avg-time,total-time,time-percent -o OUT cat /nonexistent /etc/hostname'
+fixture c-only        "strace -f -c -o OUT sh -c 'ls / | wc -l'"
+fixture trace-filter  'strace -C -e trace=openat,close -o OUT cat /etc/hostname'
+# No -o: trace, the program's own output and the table share one stream.
+fixture interleaved   'strace -C uname -r > OUT 2>&1'
+
+# -ff writes one file per process (ff.PID; PIDs differ on every run) and cannot be combined with -c/-C,
+# so ff.c.txt is the table of a separate -f -c run of the same command.
+rm -f "$OUT"/ff.[0-9]*
+printf '%s\n' "$ENV strace -ff -o OUT/ff sh -c 'ls / | wc -l'" > "$OUT/ff.cmd"
+$ENV strace -ff -o "$OUT/ff" sh -c 'ls / | wc -l' > /dev/null
+printf '%s\n' "$ENV strace -f -c -o OUT/ff.c.txt sh -c 'ls / | wc -l'" > "$OUT/ff.c.cmd"
+$ENV strace -f -c -o "$OUT/ff.c.txt" sh -c 'ls / | wc -l' > /dev/null
+
+# The seed document's `strace uname -r`, as pasted (flattened onto one line, program output glued into write).
+SEED=/work/shared/seed/000_6a08f6980af9da7a.txt
+if [ -r "$SEED" ]; then
+  grep -o 'execve("/bin/uname".*+++ exited with 0 +++' "$SEED" > "$OUT/seed-uname-flattened.txt"
+  printf '%s\n' "grep -o 'execve(\"/bin/uname\".*+++ exited with 0 +++' $SEED" > "$OUT/seed-uname-flattened.cmd"
+fi
