@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// Entry point: subcommands parse, summary, diff and run; `trace-compare CMD ARGS... [--pod NAME]` means run.
+
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ExitCode, UserError } from './errors.js';
+import { Diagnostics } from './diagnostics.js';
+import { runParse, type ParseFormat } from './commands/parse.js';
+import { runSummary } from './commands/summary.js';
+import { runDiff } from './commands/diff.js';
+import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
+import type { ReportFormat } from './format.js';
+
+const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'help', 'completion']);
+const FORMATS: ReportFormat[] = ['table', 'markdown', 'json'];
+
+function strictOption<T>(y: Argv<T>) {
+  return y.option('strict', {
+    type: 'boolean',
+    default: false,
+    describe: `exit ${ExitCode.ParseErrors} when any input line was not understood`,
+  });
+}
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith('-') && !SUBCOMMANDS.has(first)) {
+    return runCompare(splitRunArgs(argv));
+  }
+  if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)));
+
+  let code: number = ExitCode.Ok;
+  const diag = new Diagnostics();
+  const finish = (strict: boolean) => {
+    const line = diag.summaryLine();
+    if (line) process.stderr.write(line + '\n');
+    if (strict && diag.unparsed > 0) code = ExitCode.ParseErrors;
+  };
+
+  await yargs(argv)
+    .scriptName('trace-compare')
+    .usage(
+      '$0 CMD [ARGS...] [--pod NAME]...   run CMD on the host and in sandboxes, trace, compare\n' +
+        '$0 <parse|summary|diff> ...        work on saved traces',
+    )
+    .command(
+      'parse [files..]',
+      'print the events of strace, runsc --strace or perf trace logs (- or nothing: stdin)',
+      (y) =>
+        strictOption(y)
+          .positional('files', { type: 'string', array: true, describe: 'trace files; strace -ff sets are read together' })
+          .option('format', { choices: ['jsonl', 'json', 'table'] as const, default: 'jsonl' as const, describe: 'output format' })
+          .option('input-format', { choices: ['strace', 'runsc', 'perf'] as const, describe: 'skip detection' }),
+      async (a) => {
+        await runParse(a.files ?? [], a.format as ParseFormat, diag, a['input-format']);
+        finish(a.strict);
+      },
+    )
+    .command(
+      'summary [files..]',
+      'the strace -c table (calls, errors, time) from a saved or piped trace',
+      (y) =>
+        strictOption(y)
+          .positional('files', { type: 'string', array: true, describe: 'trace files (- or nothing: stdin)' })
+          .option('format', { choices: FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
+      async (a) => {
+        await runSummary(a.files ?? [], a.format, diag);
+        finish(a.strict);
+      },
+    )
+    .command(
+      'diff <logs..>',
+      'compare saved logs side by side: [LABEL=]FILE, each strace text, a runsc --strace debug log or perf trace output',
+      (y) =>
+        strictOption(y)
+          .positional('logs', { type: 'string', array: true, demandOption: true })
+          .option('format', { choices: FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
+      async (a) => {
+        await runDiff(a.logs, a.format, diag);
+        finish(a.strict);
+      },
+    )
+    .command('run', 'run a command on the host and in sandboxes (same as giving the command directly); see `run --help`', (y) =>
+      runYargs(y),
+    )
+    .example('$0 uname -r --pod gvisor', 'host vs gVisor: which kernel answers uname')
+    .example('strace -f uname -r 2>&1 | $0 summary -', 'strace -c from a piped trace')
+    .example('$0 diff host=host.log gvisor=runsc.boot.txt --format markdown', 'tables for training material')
+    .epilogue('Exit codes: 0 ok, 2 usage, 3 --strict and unparsed lines, 4 missing runtime, 5 runtime failure, 124 timeout, 130 interrupted. Colours: off with NO_COLOR.')
+    .demandCommand(1, 'Give a command to run, or one of: parse, summary, diff. See --help.')
+    .strict()
+    .help()
+    .version()
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(msg ?? 'invalid arguments', ExitCode.Usage, 'see trace-compare --help');
+    })
+    .parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UserError) {
+      process.stderr.write(`trace-compare: ${err.message}\n`);
+      if (err.hint) process.stderr.write(`  ${err.hint}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      const e = err instanceof Error ? err : new Error(String(err));
+      process.stderr.write(`trace-compare: internal error: ${e.message}\n`);
+      if (process.env.TRACE_COMPARE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+      process.exitCode = ExitCode.Failure;
+    }
+  },
+);

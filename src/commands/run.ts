@@ -1,0 +1,224 @@
+// `trace-compare CMD ARGS... [--pod NAME]...`: run the command on the host and in each pod, with both views
+// measured in the same run, then print the comparison. Side effects live in src/runners; this file wires them.
+
+import yargs, { type Argv } from 'yargs';
+import { ExitCode, UserError } from '../errors.js';
+import type { ReportFormat } from '../format.js';
+import { Diagnostics } from '../diagnostics.js';
+import { WorkloadCounter, totalsOf, type Comparison, type EnvironmentReport } from '../compare.js';
+import { renderComparison } from '../report/comparison-report.js';
+import { writeOut } from '../output.js';
+import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
+import { runEnvironment, probeKernelRelease } from '../runners/run.js';
+import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
+import { attributeHostKernel } from '../attribution.js';
+import { parseStraceFiles } from '../../parsers/strace.js';
+import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
+import { parsePerfTrace } from '../../parsers/perf-trace.js';
+import { createReadStream } from 'node:fs';
+import type { TraceEvent } from '../events.js';
+
+export { splitRunArgs } from './run-args.js';
+import type { SplitArgs } from './run-args.js';
+
+const DEFAULT_PODS = ['runc', 'gvisor'];
+
+export function runYargs<T>(y: Argv<T>) {
+  return y
+    .usage('trace-compare CMD [ARGS...] [--pod NAME]... [options]\ntrace-compare [options] -- CMD [ARGS...]')
+    .option('pod', {
+      type: 'string',
+      array: true,
+      describe: 'add an environment: runc, gvisor (handler runsc), crun, or NAME=HANDLER; repeatable. Default: runc and gvisor',
+    })
+    .option('host', { type: 'boolean', default: true, describe: 'also run on the host (--no-host to skip)' })
+    .option('format', { choices: ['table', 'markdown', 'json'] as const, default: 'table' as const, describe: 'output format' })
+    .option('timeout', { type: 'number', default: 60, describe: 'seconds each environment may run before it is torn down' })
+    .option('rootfs', { type: 'string', describe: 'root filesystem for the pods, used as-is (default: built from the host)' })
+    .option('install-missing', { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' })
+    .option('perf', { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf trace (--no-perf to skip)' })
+    .option('keep-temp', { type: 'boolean', default: false, describe: 'keep bundles and logs (paths printed on stderr)' })
+    .example('trace-compare uname -r --pod gvisor', 'host vs gVisor')
+    .example('trace-compare cat /etc/hostname --pod runc --pod gvisor', 'three-way')
+    .example('trace-compare --pod gvisor -- ls --format=long', 'after --, every argument is the command\'s own')
+    .epilogue('Exit codes: 0 compared (the command\'s own exit code is in the report), 2 usage, 4 runtime missing or not root, 5 a runtime failed, 124 timeout, 130 interrupted.')
+    .strict()
+    .help();
+}
+
+interface RunArgs {
+  pod?: string[];
+  host: boolean;
+  format: ReportFormat;
+  timeout: number;
+  rootfs?: string;
+  'install-missing': boolean;
+  perf: boolean;
+  'keep-temp': boolean;
+}
+
+async function parseOptions(options: string[]): Promise<RunArgs | null> {
+  let helped = false;
+  const a = await runYargs(yargs(options))
+    .scriptName('trace-compare')
+    .version(false)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UserError(msg ?? 'invalid arguments', ExitCode.Usage, 'see trace-compare run --help');
+    })
+    .check((argv) => {
+      if (argv._.length > 0) throw new Error(`unexpected ${argv._.join(' ')}`);
+      return true;
+    })
+    .showHelpOnFail(false)
+    .parseAsync(options, {}, (_err, argv, output) => {
+      if (output && (argv as { help?: boolean }).help) {
+        helped = true;
+        process.stdout.write(output + '\n');
+      }
+    });
+  return helped ? null : (a as unknown as RunArgs);
+}
+
+export async function runCompare({ options, command }: SplitArgs): Promise<number> {
+  const args = await parseOptions(options);
+  if (args === null) return ExitCode.Ok;
+  if (command.length === 0) throw new UserError('no command to run', ExitCode.Usage, 'e.g. trace-compare uname -r --pod gvisor');
+  if (!(args.timeout > 0)) throw new UserError('--timeout must be a positive number of seconds', ExitCode.Usage);
+
+  const root = process.getuid?.() === 0;
+  const envs: EnvironmentSpec[] = [];
+  if (args.host) envs.push({ name: 'host', runtime: 'host' });
+  // Pods need root; without it the default comparison falls back to the host alone, explicit pods are an error.
+  const pods = args.pod ?? (root || !args.host ? DEFAULT_PODS : []);
+  if (!args.pod && pods.length === 0) {
+    process.stderr.write('trace-compare: not root, so no pods (runc, gvisor): tracing on the host only\n');
+  }
+  for (const p of pods) envs.push(resolveEnvironment(p));
+  if (envs.length === 0) throw new UserError('nothing to run: --no-host and no --pod', ExitCode.Usage);
+  const names = envs.map((e) => e.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new UserError(`environment '${dup}' given twice`, ExitCode.Usage);
+  const sandboxed = envs.filter((e) => e.runtime !== 'host').map((e) => e.name);
+  if (!root && sandboxed.length > 0) {
+    throw new UserError(
+      `pods (${sandboxed.join(', ')}) need root; this process runs as uid ${process.getuid?.()}`,
+      ExitCode.MissingRuntime,
+      'run as root (sudo), or leave out --pod to trace on the host alone',
+    );
+  }
+  const tracePerf = args.perf && root;
+  const tools: Tool[] = envs.flatMap((e) => toolsFor(e.runtime, { tracePerf }));
+  if (args['install-missing']) await installMissing(tools);
+  await checkTools(tools);
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    process.stderr.write(interrupts === 1 ? '\ntrace-compare: interrupted, cleaning up...\n' : '');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+
+  const outcomes: RunOutcome[] = [];
+  try {
+    const settled = await Promise.allSettled(
+      envs.map((env) =>
+        runEnvironment(env, {
+          command,
+          timeoutMs: args.timeout * 1000,
+          ...(args.rootfs !== undefined ? { rootfs: args.rootfs } : {}),
+          signal: controller.signal,
+          tracePerf,
+          keepTemp: args['keep-temp'],
+        }).then((o) => {
+          outcomes.push(o);
+          return o;
+        }),
+      ),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (controller.signal.aborted) return ExitCode.Interrupted;
+
+    const diag = new Diagnostics();
+    const environments: EnvironmentReport[] = [];
+    for (const env of envs) {
+      const o = outcomes.find((x) => x.env.name === env.name)!;
+      environments.push(await reportOf(o, command, diag, controller.signal, args['keep-temp']));
+      if (args['keep-temp']) process.stderr.write(`trace-compare: ${env.name}: files kept in ${o.tempDir}\n`);
+    }
+    const line = diag.summaryLine();
+    if (line) process.stderr.write(line + '\n');
+    const comparison: Comparison = { command, environments };
+    await writeOut(renderComparison(comparison, args.format));
+
+    if (outcomes.some((o) => o.interrupted)) return ExitCode.Interrupted;
+    if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;
+    if (outcomes.some((o) => o.runtimeError !== null)) return ExitCode.RuntimeFailed;
+    return ExitCode.Ok;
+  } finally {
+    await Promise.allSettled(outcomes.map((o) => o.dispose()));
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+}
+
+async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, signal: AbortSignal, kept: boolean): Promise<EnvironmentReport> {
+  const counter = new WorkloadCounter();
+  const files = o.workloadTrace.files;
+  const workload: AsyncIterable<TraceEvent> =
+    o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files);
+  for await (const e of diag.watch(workload)) counter.add(e);
+
+  let hostKernel: EnvironmentReport['hostKernel'] = null;
+  let entered: Map<string, number> | null = null;
+  if (o.hostTrace) {
+    const file = o.hostTrace.file;
+    const perfEvents = diag.watch(parsePerfTrace(createReadStream(file), { file }));
+    const view = await attributeHostKernel(perfEvents, {
+      runtime: o.env.runtime,
+      command,
+      ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
+    });
+    entered = new Map(view.workload.map((w) => [w.syscall, w.entered]));
+    hostKernel = { syscalls: view.runtime, processes: view.processes };
+  }
+
+  let kernelRelease = counter.kernelRelease;
+  let kernelReleaseSource: EnvironmentReport['kernelReleaseSource'] = kernelRelease === null ? null : 'workload';
+  if (kernelRelease === null && !signal.aborted && o.runtimeError === null) {
+    kernelRelease = await probeKernelRelease(o.env).catch(() => null);
+    kernelReleaseSource = kernelRelease === null ? null : 'probe';
+  }
+
+  const syscalls = counter.result(entered);
+  const ended = o.interrupted
+    ? 'interrupted'
+    : o.timedOut
+      ? 'timeout'
+      : o.runtimeError !== null
+        ? `runtime error: ${o.runtimeError.split('\n').filter(Boolean).pop() ?? ''}`
+        : o.signal !== null
+          ? `killed by ${o.signal}`
+          : undefined;
+  return {
+    name: o.env.name,
+    runtime: o.env.runtime,
+    // Trace files are removed after the report unless kept: then their paths are worth printing.
+    sources: kept ? [...files, ...(o.hostTrace ? [o.hostTrace.file] : [])] : [],
+    kernelRelease,
+    kernelReleaseSource,
+    exitCode: o.exitCode,
+    ...(ended !== undefined ? { ended } : {}),
+    stdout: o.stdout,
+    stderr: o.stderr,
+    syscalls,
+    totals: totalsOf(syscalls, entered !== null),
+    hostKernel,
+    unparsed: counter.unparsed,
+  };
+}

@@ -1,0 +1,16 @@
+// `trace-compare summary`: the strace -c table, computed from a saved or piped trace.
+
+import { Diagnostics } from '../diagnostics.js';
+import { openInputs } from '../input.js';
+import { SummaryBuilder } from '../summary.js';
+import { renderSummary } from '../report/summary-report.js';
+import type { ReportFormat } from '../format.js';
+import { writeOut } from '../output.js';
+
+export async function runSummary(files: string[], format: ReportFormat, diag: Diagnostics): Promise<void> {
+  const builder = new SummaryBuilder();
+  for (const input of await openInputs(files)) {
+    for await (const e of diag.watch(input.events)) builder.add(e);
+  }
+  await writeOut(renderSummary(builder.result(), format));
+}

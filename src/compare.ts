@@ -1,0 +1,96 @@
+// The comparison model: per environment, what the workload issued and what of it reached the host kernel.
+// Pure: it consumes parsed events; running things happens in src/runners.
+
+import type { SyscallEvent, TraceEvent } from './events.js';
+import { isError } from './events.js';
+
+export type RuntimeName = 'host' | 'runc' | 'crun' | 'runsc';
+
+export interface SyscallRow {
+  syscall: string;
+  /** Calls the workload issued, finished or not (exit_group never returns). */
+  calls: number;
+  errors: number;
+  /** Calls whose entry the host kernel saw (perf sys_enter), null when that view was not measured. */
+  hostKernelCalls: number | null;
+}
+
+export interface HostKernelSummary {
+  /** What the runtime itself (runc init, Sentry, gofer, strace...) asked of the host kernel. */
+  syscalls: { syscall: string; calls: number }[];
+  processes: { pid: number; comm: string; role: 'workload' | 'runtime'; what: string }[];
+}
+
+export interface EnvironmentReport {
+  name: string;
+  runtime: RuntimeName | null;
+  /** Saved logs this environment was read from (diff), or the trace files of this run. */
+  sources: string[];
+  kernelRelease: string | null;
+  /** Where the release was read: the workload's own uname, or a probe run in the same kind of sandbox. */
+  kernelReleaseSource: 'workload' | 'probe' | null;
+  exitCode: number | null;
+  /** How the run ended when not normally: 'timeout', 'interrupted', 'signal SIGKILL', a runtime error. */
+  ended?: string;
+  stdout: string | null;
+  stderr?: string | null;
+  syscalls: SyscallRow[];
+  totals: { calls: number; distinct: number; hostKernelCalls: number | null };
+  hostKernel: HostKernelSummary | null;
+  /** Input lines no parser understood (reported on stderr as they were met). */
+  unparsed: number;
+}
+
+export interface Comparison {
+  command: string[] | null;
+  environments: EnvironmentReport[];
+}
+
+/** Counts the workload's own syscalls as they stream by, and remembers the kernel release it was told. */
+export class WorkloadCounter {
+  private readonly rows = new Map<string, { calls: number; errors: number }>();
+  kernelRelease: string | null = null;
+  unparsed = 0;
+
+  add(e: TraceEvent): void {
+    if (e.kind === 'unparsed') this.unparsed++;
+    if (e.kind !== 'syscall') return;
+    let row = this.rows.get(e.name);
+    if (!row) this.rows.set(e.name, (row = { calls: 0, errors: 0 }));
+    row.calls++;
+    if (isError(e)) row.errors++;
+    if (this.kernelRelease === null && e.name === 'uname') this.kernelRelease = releaseFromUname(e);
+  }
+
+  /** Rows sorted by calls, then name; hostKernel maps syscall name to calls whose entry the kernel saw. */
+  result(hostKernel: Map<string, number> | null): SyscallRow[] {
+    return [...this.rows]
+      .map(([syscall, r]) => ({ syscall, ...r, hostKernelCalls: hostKernel ? (hostKernel.get(syscall) ?? 0) : null }))
+      .sort((a, b) => b.calls - a.calls || a.syscall.localeCompare(b.syscall));
+  }
+}
+
+/**
+ * The release a uname call returned, as the tracer decoded it: strace -v prints `release="6.1.0"`,
+ * gVisor's Sentry prints `Release: 4.4.0,`.
+ */
+export function releaseFromUname(e: SyscallEvent): string | null {
+  if (e.result === null || e.result.errno !== undefined) return null;
+  const m = /release="((?:[^"\\]|\\.)*)"/.exec(e.args) ?? /Release: ([^,}]+)/.exec(e.args);
+  return m?.[1]?.trim() ?? null;
+}
+
+export function totalsOf(rows: SyscallRow[], measured: boolean): EnvironmentReport['totals'] {
+  return {
+    calls: rows.reduce((n, r) => n + r.calls, 0),
+    distinct: rows.length,
+    hostKernelCalls: measured ? rows.reduce((n, r) => n + (r.hostKernelCalls ?? 0), 0) : null,
+  };
+}
+
+/** All syscall names across environments, most called first: the rows of the side-by-side table. */
+export function syscallUnion(envs: EnvironmentReport[]): string[] {
+  const total = new Map<string, number>();
+  for (const env of envs) for (const r of env.syscalls) total.set(r.syscall, (total.get(r.syscall) ?? 0) + r.calls);
+  return [...total].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+}

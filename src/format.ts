@@ -1,0 +1,24 @@
+// Output formats and colour policy shared by every command.
+
+import { Chalk, type ChalkInstance } from 'chalk';
+
+export type ReportFormat = 'table' | 'markdown' | 'json';
+
+/** Colours only on a terminal, never when NO_COLOR is set (https://no-color.org), forced by FORCE_COLOR. */
+export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {
+  const env = process.env;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return new Chalk({ level: 0 });
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return new Chalk({ level: 1 });
+  return new Chalk({ level: stream.isTTY ? 1 : 0 });
+}
+
+/** Markdown table cell: pipes and newlines would break the row. */
+export function mdCell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+export function markdownTable(head: string[], rows: string[][], align?: ('l' | 'r')[]): string {
+  const sep = head.map((_, i) => (align?.[i] === 'r' ? '---:' : '---'));
+  const line = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
+  return [line(head), `|${sep.map((s) => ` ${s} `).join('|')}|`, ...rows.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,96 @@
+// Renders a Comparison: one table of environments, one row per syscall with a column per environment,
+// and findings sentences built only from the numbers measured in this run.
+
+import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import { syscallUnion, type Comparison, type EnvironmentReport } from '../compare.js';
+import { makeChalk, markdownTable, type ReportFormat } from '../format.js';
+
+export function renderComparison(c: Comparison, format: ReportFormat): string {
+  if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
+  const chalk = format === 'table' ? makeChalk() : makeChalk({ isTTY: false } as NodeJS.WriteStream);
+  const envHead = ['environment', 'runtime', 'kernel release', 'exit', 'output', 'syscalls issued (calls / distinct)', 'reached host kernel', 'runtime\'s own host syscalls'];
+  const envRows = c.environments.map((e) => [
+    e.name,
+    e.runtime ?? '?',
+    e.kernelRelease === null ? 'not seen' : e.kernelRelease + (e.kernelReleaseSource === 'probe' ? ' (probe)' : ''),
+    e.exitCode === null ? (e.ended ?? 'n/a') : String(e.exitCode) + (e.ended ? ` (${e.ended})` : ''),
+    e.stdout === null ? 'n/a' : oneLine(e.stdout),
+    `${e.totals.calls} / ${e.totals.distinct}`,
+    e.totals.hostKernelCalls === null ? 'not measured' : String(e.totals.hostKernelCalls),
+    e.hostKernel === null ? 'not measured' : String(e.hostKernel.syscalls.reduce((n, s) => n + s.calls, 0)),
+  ]);
+
+  const names = syscallUnion(c.environments);
+  const measured = c.environments.some((e) => e.totals.hostKernelCalls !== null);
+  const sysHead = ['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))];
+  const sysRows = names.map((name) => [name, ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
+  const findings = findingsOf(c);
+  const legend = measured
+    ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
+    : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
+
+  if (format === 'markdown') {
+    const title = c.command ? `## \`${c.command.join(' ')}\`\n\n` : '';
+    return (
+      title +
+      markdownTable(envHead, envRows) +
+      '\n' +
+      markdownTable(sysHead, sysRows, sysHead.map((_, i) => (i === 0 ? 'l' : 'r'))) +
+      `\n${legend}\n` +
+      (findings.length ? '\n' + findings.map((f) => `- ${f}`).join('\n') + '\n' : '')
+    );
+  }
+
+  const envTable = new Table({ head: envHead.map((h) => chalk.bold(h)), style: { head: [], border: [] }, wordWrap: true });
+  envTable.push(...envRows);
+  const sysTable = new Table({
+    head: sysHead.map((h) => chalk.bold(h)),
+    colAligns: sysHead.map((_, i) => (i === 0 ? 'left' : 'right')),
+    style: { head: [], border: [] },
+  });
+  sysTable.push(...sysRows);
+  const title = c.command ? chalk.bold(`$ ${c.command.join(' ')}`) + '\n' : '';
+  return `${title}${envTable.toString()}\n${sysTable.toString()}\n${chalk.dim(legend)}\n${findings.map((f) => `• ${f}`).join('\n')}${findings.length ? '\n' : ''}`;
+}
+
+function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): string {
+  const r = e.syscalls.find((s) => s.syscall === name);
+  if (!r) return chalk ? chalk.dim('-') : '-';
+  if (r.hostKernelCalls === null) return String(r.calls);
+  const text = `${r.calls} → ${r.hostKernelCalls}`;
+  if (!chalk) return text;
+  return r.hostKernelCalls === 0 ? chalk.green(text) : r.hostKernelCalls < r.calls ? chalk.yellow(text) : text;
+}
+
+/** Plain sentences, each stating only figures from this comparison. */
+export function findingsOf(c: Comparison): string[] {
+  const out: string[] = [];
+  for (const e of c.environments) {
+    if (e.kernelRelease !== null) {
+      const how = e.kernelReleaseSource === 'probe' ? 'a uname probe in the same kind of sandbox was told' : 'the workload was told by uname';
+      out.push(`${e.name}: ${how} the kernel release is ${e.kernelRelease}.`);
+    }
+    if (e.totals.hostKernelCalls === null) continue;
+    const answered = e.syscalls.filter((r) => r.hostKernelCalls === 0).map((r) => r.syscall);
+    out.push(
+      `${e.name}: ${e.totals.hostKernelCalls} of the ${e.totals.calls} syscalls the workload issued entered the host kernel` +
+        (answered.length && e.totals.calls > 0 ? `; never entering it: ${listOf(answered)}.` : '.'),
+    );
+    if (e.hostKernel) {
+      const n = e.hostKernel.syscalls.reduce((s, r) => s + r.calls, 0);
+      const roles = [...new Set(e.hostKernel.processes.filter((p) => p.role === 'runtime').map((p) => p.what))];
+      if (n > 0) out.push(`${e.name}: the runtime itself made ${n} host syscalls${roles.length ? ` (${listOf(roles)})` : ''}.`);
+    }
+  }
+  return out;
+}
+
+function listOf(items: string[], max = 8): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}
+
+function oneLine(s: string): string {
+  const t = s.replace(/\n$/, '').replace(/\n/g, '⏎');
+  return t.length > 40 ? t.slice(0, 39) + '…' : t;
+}
