@@ -1,0 +1,185 @@
+// `strace -c` over a stream of events: per-syscall calls, errors and (with -T durations) time.
+// Rules, checked against strace 6.1's own -C tables (test/summary-oracle.test.ts):
+// - a call counts when strace saw it return: any result but a bare `?`. `exit_group(0) = ?`, a call the
+//   process died inside (`<... read resumed> <unfinished ...>) = ?`) and a split call that never resumed do not
+//   count; `execve(...) = 0` does; `= ? ERESTARTSYS` (and the other restarts) counts, as an error;
+// - a call whose result carries an errno counts as an error;
+// - strace's out-of-range form `syscall_0x1f4(...)` is not counted (strace -c skips numbers it has no entry for);
+// - `-f` traces count every pid together, like strace.
+// Time: strace -c measures system CPU time (or latency with -w), which a trace does not hold; we sum the -T
+// durations, i.e. the -w numbers. Rows with no -T durations have no time columns.
+
+import { isCompleted, isError, type SyscallEvent, type TraceEvent } from './events.js';
+
+export interface SummaryRow {
+  syscall: string;
+  calls: number;
+  errors: number;
+  /** Sum of -T durations, when the trace has them. */
+  seconds?: number;
+  /** Whole microseconds per call, truncated as strace prints them. */
+  usecsPerCall?: number;
+  /** Share of the total time, 0..100. */
+  percentTime?: number;
+}
+
+/** The JSON shape of `trace-compare summary --format json`. */
+export interface Summary {
+  syscalls: SummaryRow[];
+  total: SummaryRow;
+}
+
+/**
+ * Row order, as strace's `-S`: `time` (descending), `calls` (descending), `errors` (descending), `name`
+ * (alphabetical) or `nothing` (syscall number). Ties keep syscall number order, as strace's (stable) qsort
+ * over its syscall table does. Default: `time` when the trace has -T durations (strace's default), else
+ * `calls`, since without durations every time is unknown (strace would order them as `nothing`).
+ */
+export type SortBy = 'time' | 'calls' | 'errors' | 'name' | 'nothing';
+
+export interface SummaryOptions {
+  sortBy?: SortBy;
+}
+
+// x86_64 syscall numbers (from the kernel's unistd_64.h), the order strace's table keeps for ties.
+const X86_64_LOW =
+  'read write open close stat fstat lstat poll lseek mmap mprotect munmap brk rt_sigaction rt_sigprocmask ' +
+  'rt_sigreturn ioctl pread64 pwrite64 readv writev access pipe select sched_yield mremap msync mincore ' +
+  'madvise shmget shmat shmctl dup dup2 pause nanosleep getitimer alarm setitimer getpid sendfile socket ' +
+  'connect accept sendto recvfrom sendmsg recvmsg shutdown bind listen getsockname getpeername socketpair ' +
+  'setsockopt getsockopt clone fork vfork execve exit wait4 kill uname semget semop semctl shmdt msgget msgsnd ' +
+  'msgrcv msgctl fcntl flock fsync fdatasync truncate ftruncate getdents getcwd chdir fchdir rename mkdir ' +
+  'rmdir creat link unlink symlink readlink chmod fchmod chown fchown lchown umask gettimeofday getrlimit ' +
+  'getrusage sysinfo times ptrace getuid syslog getgid setuid setgid geteuid getegid setpgid getppid getpgrp ' +
+  'setsid setreuid setregid getgroups setgroups setresuid getresuid setresgid getresgid getpgid setfsuid ' +
+  'setfsgid getsid capget capset rt_sigpending rt_sigtimedwait rt_sigqueueinfo rt_sigsuspend sigaltstack utime ' +
+  'mknod uselib personality ustat statfs fstatfs sysfs getpriority setpriority sched_setparam sched_getparam ' +
+  'sched_setscheduler sched_getscheduler sched_get_priority_max sched_get_priority_min sched_rr_get_interval ' +
+  'mlock munlock mlockall munlockall vhangup modify_ldt pivot_root _sysctl prctl arch_prctl adjtimex setrlimit ' +
+  'chroot sync acct settimeofday mount umount2 swapon swapoff reboot sethostname setdomainname iopl ioperm ' +
+  'create_module init_module delete_module get_kernel_syms query_module quotactl nfsservctl getpmsg putpmsg ' +
+  'afs_syscall tuxcall security gettid readahead setxattr lsetxattr fsetxattr getxattr lgetxattr fgetxattr ' +
+  'listxattr llistxattr flistxattr removexattr lremovexattr fremovexattr tkill time futex sched_setaffinity ' +
+  'sched_getaffinity set_thread_area io_setup io_destroy io_getevents io_submit io_cancel get_thread_area ' +
+  'lookup_dcookie epoll_create epoll_ctl_old epoll_wait_old remap_file_pages getdents64 set_tid_address ' +
+  'restart_syscall semtimedop fadvise64 timer_create timer_settime timer_gettime timer_getoverrun timer_delete ' +
+  'clock_settime clock_gettime clock_getres clock_nanosleep exit_group epoll_wait epoll_ctl tgkill utimes ' +
+  'vserver mbind set_mempolicy get_mempolicy mq_open mq_unlink mq_timedsend mq_timedreceive mq_notify ' +
+  'mq_getsetattr kexec_load waitid add_key request_key keyctl ioprio_set ioprio_get inotify_init ' +
+  'inotify_add_watch inotify_rm_watch migrate_pages openat mkdirat mknodat fchownat futimesat newfstatat ' +
+  'unlinkat renameat linkat symlinkat readlinkat fchmodat faccessat pselect6 ppoll unshare set_robust_list ' +
+  'get_robust_list splice tee sync_file_range vmsplice move_pages utimensat epoll_pwait signalfd ' +
+  'timerfd_create eventfd fallocate timerfd_settime timerfd_gettime accept4 signalfd4 eventfd2 epoll_create1 ' +
+  'dup3 pipe2 inotify_init1 preadv pwritev rt_tgsigqueueinfo perf_event_open recvmmsg fanotify_init ' +
+  'fanotify_mark prlimit64 name_to_handle_at open_by_handle_at clock_adjtime syncfs sendmmsg setns getcpu ' +
+  'process_vm_readv process_vm_writev kcmp finit_module sched_setattr sched_getattr renameat2 seccomp ' +
+  'getrandom memfd_create kexec_file_load bpf execveat userfaultfd membarrier mlock2 copy_file_range preadv2 ' +
+  'pwritev2 pkey_mprotect pkey_alloc pkey_free statx io_pgetevents rseq ' +
+  '';
+const X86_64_HIGH =
+  'pidfd_send_signal io_uring_setup io_uring_enter io_uring_register open_tree move_mount fsopen fsconfig ' +
+  'fsmount fspick pidfd_open clone3 close_range openat2 pidfd_getfd faccessat2 process_madvise epoll_pwait2 ' +
+  'mount_setattr quotactl_fd landlock_create_ruleset landlock_add_rule landlock_restrict_self memfd_secret ' +
+  'process_mrelease futex_waitv set_mempolicy_home_node ' +
+  '';
+const SYSCALL_NUMBER = new Map<string, number>();
+X86_64_LOW.trim().split(' ').forEach((n, i) => SYSCALL_NUMBER.set(n, i));
+X86_64_HIGH.trim().split(' ').forEach((n, i) => SYSCALL_NUMBER.set(n, 424 + i));
+
+/** x86_64 syscall number of a name, or undefined for names not in the table. */
+export function syscallNumber(name: string): number | undefined {
+  return SYSCALL_NUMBER.get(name);
+}
+
+/** strace prints calls beyond its syscall table as `syscall_0x1f4`; -c does not count them. */
+const OUT_OF_TABLE = /^syscall_0x[0-9a-f]+$/;
+
+/** Whether `strace -c` would count this call. */
+export function countsInSummary(e: SyscallEvent): boolean {
+  return isCompleted(e) && !(e.source === 'strace' && OUT_OF_TABLE.test(e.name));
+}
+
+interface Acc {
+  calls: number;
+  errors: number;
+  /** Integer nanoseconds, so long sums do not drift. */
+  ns: number;
+}
+
+/** Incremental form: feed events as they stream, ask for the table at the end. Memory: one entry per syscall name. */
+export class SummaryBuilder {
+  private readonly rows = new Map<string, Acc>();
+  private timed = false;
+
+  constructor(private readonly options: SummaryOptions = {}) {}
+
+  add(e: TraceEvent): void {
+    if (e.kind !== 'syscall' || !countsInSummary(e)) return;
+    let acc = this.rows.get(e.name);
+    if (!acc) {
+      acc = { calls: 0, errors: 0, ns: 0 };
+      this.rows.set(e.name, acc);
+    }
+    acc.calls++;
+    if (isError(e)) acc.errors++;
+    if (e.duration !== undefined && Number.isFinite(e.duration)) {
+      this.timed = true;
+      acc.ns += Math.round(e.duration * 1e9);
+    }
+  }
+
+  result(): Summary {
+    let calls = 0;
+    let errors = 0;
+    let ns = 0;
+    for (const a of this.rows.values()) {
+      calls += a.calls;
+      errors += a.errors;
+      ns += a.ns;
+    }
+    const row = (syscall: string, a: Acc): SummaryRow => {
+      const r: SummaryRow = { syscall, calls: a.calls, errors: a.errors };
+      if (this.timed) {
+        r.seconds = a.ns / 1e9;
+        r.usecsPerCall = a.calls === 0 ? 0 : Math.floor(a.ns / a.calls / 1000);
+        r.percentTime = ns === 0 ? 0 : (100 * a.ns) / ns;
+      }
+      return r;
+    };
+    const entries = [...this.rows.entries()];
+    const sortBy = this.options.sortBy ?? (this.timed ? 'time' : 'calls');
+    entries.sort((x, y) => primary(sortBy, x, y) || byNumber(x[0], y[0]));
+    const total = row('total', { calls, errors, ns });
+    if (total.percentTime !== undefined) total.percentTime = 100;
+    return { syscalls: entries.map(([name, a]) => row(name, a)), total };
+  }
+}
+
+function primary(sortBy: SortBy, [xn, x]: [string, Acc], [yn, y]: [string, Acc]): number {
+  switch (sortBy) {
+    case 'time':
+      return y.ns - x.ns;
+    case 'calls':
+      return y.calls - x.calls;
+    case 'errors':
+      return y.errors - x.errors;
+    case 'name':
+      return xn < yn ? -1 : xn > yn ? 1 : 0;
+    case 'nothing':
+      return 0;
+  }
+}
+
+/** Syscall number order; names outside the table come last, alphabetically. */
+function byNumber(x: string, y: string): number {
+  const a = SYSCALL_NUMBER.get(x) ?? Number.MAX_SAFE_INTEGER;
+  const b = SYSCALL_NUMBER.get(y) ?? Number.MAX_SAFE_INTEGER;
+  return a - b || (x < y ? -1 : x > y ? 1 : 0);
+}
+
+/** `strace -c` over a whole event stream. */
+export async function summarize(events: AsyncIterable<TraceEvent>, options: SummaryOptions = {}): Promise<Summary> {
+  const b = new SummaryBuilder(options);
+  for await (const e of events) b.add(e);
+  return b.result();
+}
