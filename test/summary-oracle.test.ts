@@ -1,0 +1,83 @@
+// The oracle: summarize(parse(trace)) must give strace's own -C table, calls and errors per syscall.
+import { describe, it, expect } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { splitStraceSummary, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
+import { SummaryBuilder, type Summary } from '../src/summary.js';
+import type { TraceEvent } from '../src/events.js';
+
+const DIR = 'fixtures/strace';
+const PARSER = 'parsers/strace.ts';
+
+type Parse = (text: string, file: string) => Iterable<TraceEvent> | AsyncIterable<TraceEvent>;
+let parseStraceText: Parse | null = null;
+if (existsSync(PARSER)) {
+  const mod = (await import('../parsers/strace.js')) as { parseStraceText: Parse };
+  parseStraceText = mod.parseStraceText;
+} else {
+  console.warn(`summary oracle skipped: ${PARSER} (the strace trace parser) does not exist yet`);
+}
+
+async function summaryOf(texts: Array<[string, string]>): Promise<{ summary: Summary; unparsed: string[] }> {
+  const b = new SummaryBuilder();
+  const unparsed: string[] = [];
+  for (const [text, file] of texts) {
+    for await (const e of parseStraceText!(text, file)) {
+      b.add(e);
+      if (e.kind === 'unparsed') unparsed.push(`${e.file}:${e.line}: ${e.reason}: ${e.text}`);
+    }
+  }
+  return { summary: b.result(), unparsed };
+}
+
+const counts = (s: Summary | StraceSummary) =>
+  Object.fromEntries(s.syscalls.map((r) => [r.syscall, { calls: r.calls, errors: r.errors }]));
+
+// Every -C fixture: a trace followed by strace's table. c-only.log has no trace to compare.
+const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.log') && f !== 'c-only.log').sort();
+
+describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals strace -C table', () => {
+  it.each(fixtures)('%s', async (f) => {
+    const { trace, table } = splitStraceSummary(readFileSync(`${DIR}/${f}`, 'utf8'));
+    expect(table, 'fixture has a table').not.toBeNull();
+    const want = parseStraceSummaryTable(table!, f);
+    const { summary, unparsed } = await summaryOf([[trace, `${DIR}/${f}`]]);
+    expect(unparsed).toEqual([]);
+    expect(counts(summary)).toEqual(counts(want));
+    expect({ calls: summary.total.calls, errors: summary.total.errors }).toEqual({
+      calls: want.total.calls,
+      errors: want.total.errors,
+    });
+  });
+
+  it('tt-T-w.log: -T durations add up to the -w seconds (to 1µs a call: -T truncates)', async () => {
+    const { trace, table } = splitStraceSummary(readFileSync(`${DIR}/tt-T-w.log`, 'utf8'));
+    const want = parseStraceSummaryTable(table!);
+    const { summary } = await summaryOf([[trace, 'tt-T-w.log']]);
+    for (const r of want.syscalls) {
+      const got = summary.syscalls.find((x) => x.syscall === r.syscall)!;
+      expect(Math.abs(got.seconds! - r.seconds!), r.syscall).toBeLessThanOrEqual(r.calls * 1e-6 + 1e-6);
+    }
+    // strace sorts by time; ours from -T is within rounding of it, so the top call is the same.
+    expect(summary.syscalls[0]!.syscall).toBe(want.syscalls[0]!.syscall);
+  });
+
+  it('ff.PID files together equal the table of a -f -c run of the same command (ff.c.txt)', async () => {
+    const files = readdirSync(DIR).filter((f) => /^ff\.\d+$/.test(f));
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const { summary, unparsed } = await summaryOf(files.map((f) => [readFileSync(`${DIR}/${f}`, 'utf8'), f]));
+    expect(unparsed).toEqual([]);
+    const want = parseStraceSummaryTable(readFileSync(`${DIR}/ff.c.txt`, 'utf8'));
+    expect(counts(summary)).toEqual(counts(want));
+  });
+
+  it('the seed trace as pasted: every call but exit_group counts, access fails 3 times', async () => {
+    const text = readFileSync(`${DIR}/seed-uname-flattened.txt`, 'utf8');
+    const { summary } = await summaryOf([[text, 'seed']]);
+    const c = counts(summary);
+    expect(c['access']).toEqual({ calls: 3, errors: 3 });
+    expect(c['write']).toEqual({ calls: 1, errors: 0 });
+    expect(c['exit_group']).toBeUndefined();
+    expect(summary.total.calls).toBe(34);
+    expect(summary.total.errors).toBe(3);
+  });
+});
