@@ -1,0 +1,121 @@
+// An OCI bundle (config.json + rootfs) for one run, inside the run's private temp dir.
+//
+// How the workload is traced under runc/crun: strace runs *inside* the container as its process
+// (`strace -f -v -s 256 -o LOG -- CMD`), so the log holds the workload's syscalls from its execve on
+// and nothing of runc's setup (runc init, pivot_root, capability drops). The alternative, strace on
+// the runtime keeping only the workload pid's events after its execve, needs pid-namespace mapping
+// and exec detection and still stops runc init at every syscall. strace is copied with its own
+// libraries and loader into a host dir that is bind-mounted read-only at TOOLS_DIR, and a host dir
+// is bind-mounted read-write at OUT_DIR for the log. Both mountpoints live under /dev, which is the
+// container's own tmpfs: nothing is created in the rootfs, so a user's --rootfs stays untouched.
+
+import { mkdir, writeFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { RuntimeKind } from './types.js';
+import { buildRootfs, buildToolDir, CONTAINER_PATH } from './rootfs.js';
+import { UserError, ExitCode } from '../errors.js';
+
+export const TOOLS_DIR = '/dev/.trace-compare/tools';
+export const OUT_DIR = '/dev/.trace-compare/out';
+/** Name of the in-container strace log, in the host dir bound at OUT_DIR. */
+export const STRACE_LOG = 'strace.log';
+
+/** strace flags shared by host and container runs: -v so uname's release="..." is printed. */
+export const STRACE_FLAGS = ['-f', '-v', '-s', '256'];
+
+export interface BundleRequest {
+  kind: Exclude<RuntimeKind, 'host'>;
+  /** The run's private temp dir; the bundle goes in `<dir>/bundle`. */
+  dir: string;
+  command: string[];
+  rootfs?: string;
+  include?: string[];
+  /** Host path of strace, when the workload is to be traced (runc/crun only). */
+  strace?: string;
+  /** Host dir receiving the strace log (bound at OUT_DIR). */
+  outDir: string;
+  hostname?: string;
+}
+
+export interface Bundle {
+  dir: string;
+  rootfs: string;
+  /** The container's process argv (strace wrapper included when tracing). */
+  args: string[];
+}
+
+export async function createBundle(req: BundleRequest): Promise<Bundle> {
+  const dir = path.join(req.dir, 'bundle');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  let rootfs: string;
+  let workload: string[];
+  const userRootfs = req.rootfs !== undefined;
+  if (req.rootfs !== undefined) {
+    rootfs = path.resolve(req.rootfs);
+    const st = await stat(rootfs).catch(() => null);
+    if (!st?.isDirectory()) throw new UserError(`--rootfs ${req.rootfs} is not a directory`, ExitCode.Usage);
+    workload = req.command;
+  } else {
+    rootfs = path.join(dir, 'rootfs');
+    workload = await buildRootfs(rootfs, req.command, req.include);
+  }
+
+  const mounts: OciMount[] = [...BASE_MOUNTS];
+  // A writable /tmp even on a read-only root; only where the mountpoint exists in a user's rootfs.
+  if (!userRootfs || (await stat(path.join(rootfs, 'tmp')).catch(() => null))?.isDirectory()) {
+    mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'] });
+  }
+  let args = workload;
+  const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
+  if (req.strace && req.kind !== 'runsc') {
+    const tools = path.join(req.dir, 'tools');
+    const { loader } = await buildToolDir(tools, req.strace);
+    mounts.push(
+      { destination: TOOLS_DIR, type: 'bind', source: tools, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
+      { destination: OUT_DIR, type: 'bind', source: req.outDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
+    );
+    const strace = [`${TOOLS_DIR}/tool`, ...STRACE_FLAGS, '-o', `${OUT_DIR}/${STRACE_LOG}`, '--', ...workload];
+    args = loader ? [`${TOOLS_DIR}/${loader}`, '--library-path', `${TOOLS_DIR}/lib`, ...strace] : strace;
+    // ptrace of its own child needs no capability, but Yama or a distro policy may ask for it.
+    caps.push('CAP_SYS_PTRACE');
+  }
+
+  const config = {
+    ociVersion: '1.0.2-dev',
+    process: {
+      terminal: false, // stdout and stderr stay separate pipes
+      user: { uid: 0, gid: 0 },
+      args,
+      env: [`PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C'],
+      cwd: '/',
+      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: rootfs, readonly: userRootfs },
+    hostname: req.hostname ?? 'trace-compare',
+    mounts,
+    linux: {
+      resources: { devices: [{ allow: false, access: 'rwm' }] },
+      // Own network namespace with no interfaces configured: no network. No seccomp section, so
+      // nothing blocks ptrace for the in-container strace.
+      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
+        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+  await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  return { dir, rootfs, args };
+}
+
+interface OciMount { destination: string; type: string; source: string; options?: string[] }
+
+const BASE_MOUNTS: OciMount[] = [
+  { destination: '/proc', type: 'proc', source: 'proc' },
+  { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+  { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+  { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+  { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+  { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+];

@@ -1,0 +1,100 @@
+// Finding and ending every process a run started, wherever it went: its process group, its
+// descendants (runsc's sandbox calls setsid), anything whose argv names the run's private dir
+// (runsc-gofer/runsc-sandbox carry --root=<dir>/state), anything in the container's cgroup (the
+// ptrace stubs of gVisor show up as "[exe]" but stay in the cgroup named after the container id).
+
+import { readdir, readFile } from 'node:fs/promises';
+
+interface ProcInfo { pid: number; ppid: number; cmdline: string; cgroup: string }
+
+async function readProc(pid: number): Promise<ProcInfo | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // comm may contain spaces and parentheses: fields start after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const state = rest[0];
+    if (state === 'Z' || state === 'X') return null; // zombie: already dead, waiting for its parent
+    const ppid = Number(rest[1]);
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ');
+    const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    return { pid, ppid, cmdline, cgroup };
+  } catch {
+    return null;
+  }
+}
+
+export async function listProcesses(): Promise<ProcInfo[]> {
+  const names = await readdir('/proc');
+  const out: ProcInfo[] = [];
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    const p = await readProc(Number(n));
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+export interface Selector {
+  /** Roots whose descendants (and themselves) belong to the run. */
+  roots: number[];
+  /** Substrings of argv that mark the run's processes (its private temp dir). */
+  argvTokens: string[];
+  /** Container ids: a process whose cgroup path has this as a component belongs to the run. */
+  cgroupNames: string[];
+}
+
+/** Live (non-zombie) processes matching the selector, excluding this Node process. */
+export async function findProcesses(sel: Selector): Promise<number[]> {
+  const procs = await listProcesses();
+  const children = new Map<number, number[]>();
+  for (const p of procs) {
+    const list = children.get(p.ppid) ?? [];
+    list.push(p.pid);
+    children.set(p.ppid, list);
+  }
+  const alive = new Set(procs.map((p) => p.pid));
+  const found = new Set<number>();
+  const stack = sel.roots.filter((r) => alive.has(r));
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (found.has(pid)) continue;
+    found.add(pid);
+    stack.push(...(children.get(pid) ?? []));
+  }
+  for (const p of procs) {
+    if (sel.argvTokens.some((t) => t && p.cmdline.includes(t))) found.add(p.pid);
+    if (sel.cgroupNames.some((id) => p.cgroup.split('\n').some((l) => l.split('/').includes(id)))) found.add(p.pid);
+  }
+  found.delete(process.pid);
+  return [...found];
+}
+
+export function kill(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // ESRCH: already gone. EPERM cannot happen as root and is not ours to fix otherwise.
+  }
+}
+
+/** Signals a whole process group (negative pid). */
+export function killGroup(pgid: number, sig: NodeJS.Signals): void {
+  kill(-pgid, sig);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * SIGKILLs everything the selector matches, again and again (a dying parent may fork once more),
+ * until nothing matches or `deadlineMs` passes. Returns what is still alive (empty on success).
+ */
+export async function killAll(sel: Selector, deadlineMs = 5000): Promise<number[]> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    const pids = await findProcesses(sel);
+    if (pids.length === 0) return [];
+    if (Date.now() > end) return pids;
+    for (const pid of pids) kill(pid, 'SIGKILL');
+    await sleep(50);
+  }
+}

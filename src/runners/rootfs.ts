@@ -1,0 +1,132 @@
+// A minimal root filesystem made from the host: the command, what it needs to start, a small /etc.
+
+import { copyFile, lstat, mkdir, readlink, realpath, symlink, writeFile, chmod, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { UserError, ExitCode } from '../errors.js';
+import { inspectExecutable, sharedLibraries } from './elf.js';
+import { which } from './resolve.js';
+
+/** PATH inside the containers: where Debian, and most images, keep their commands. */
+export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * Copies the host path `hostPath` into `root` at the same path, reproducing every symlink on the
+ * way (Debian's /bin -> usr/bin, /lib64/ld-linux... -> ...), so the copy resolves exactly as on the host.
+ */
+export async function mirrorPath(root: string, hostPath: string, depth = 0): Promise<void> {
+  if (depth > 40) throw new UserError(`too many symlinks resolving ${hostPath}`, ExitCode.Failure);
+  const parts = path.resolve(hostPath).split('/').filter(Boolean);
+  let cur = '/';
+  for (let i = 0; i < parts.length; i++) {
+    const p = path.join(cur, parts[i]!);
+    const inRoot = path.join(root, p);
+    const st = await lstat(p);
+    if (st.isSymbolicLink()) {
+      const target = await readlink(p);
+      const existing = await lstat(inRoot).catch(() => null);
+      if (!existing) await symlink(target, inRoot);
+      const resolved = path.resolve(path.dirname(p), target);
+      await mirrorPath(root, path.join(resolved, ...parts.slice(i + 1)), depth + 1);
+      return;
+    }
+    if (st.isDirectory()) {
+      await mkdir(inRoot, { recursive: true });
+      cur = p;
+      continue;
+    }
+    if (i !== parts.length - 1) throw new UserError(`${p} is not a directory (in ${hostPath})`, ExitCode.Failure);
+    if (!(await lstat(inRoot).catch(() => null))) {
+      await copyFile(p, inRoot);
+      await chmod(inRoot, st.mode & 0o7777);
+    }
+    return;
+  }
+}
+
+/** The executable and every file it needs to start: interpreter chain, shared libraries. */
+export async function closure(executable: string, seen = new Set<string>()): Promise<string[]> {
+  if (seen.has(executable)) return [];
+  seen.add(executable);
+  const files = [executable];
+  const info = await inspectExecutable(executable);
+  if (info.kind === 'dynamic') {
+    files.push(...(await sharedLibraries(executable, info.interp)));
+  } else if (info.kind === 'script') {
+    files.push(...(await closure(info.interpreter, seen)));
+    // `#!/usr/bin/env prog`: env looks prog up on PATH at run time, so bring prog too.
+    if (path.basename(info.interpreter) === 'env' && info.arg) {
+      const prog = await which(info.arg.split(/\s+/).find((a) => !a.startsWith('-')) ?? '');
+      if (prog) files.push(...(await closure(prog, seen)));
+    }
+  }
+  return files;
+}
+
+/** Resolves a command name to an absolute host path, or throws a UserError naming it. */
+export async function resolveCommand(name: string): Promise<string> {
+  const found = await which(name, CONTAINER_PATH + ':' + (process.env.PATH ?? ''));
+  if (!found) throw new UserError(`command not found on this host: ${name}`, ExitCode.Usage,
+    'give a command installed here, or a root filesystem containing it with --rootfs');
+  return found;
+}
+
+const ETC: Record<string, string> = {
+  passwd: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+  group: 'root:x:0:\nnogroup:x:65534:\n',
+  hostname: 'trace-compare\n',
+  'nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n',
+  hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost\n',
+};
+
+/**
+ * Builds the rootfs for `command` (argv[0] on the host's PATH) plus `include`d commands. Returns the
+ * argv to run inside: argv[0] becomes the absolute path it has on the host (and now in the rootfs).
+ */
+export async function buildRootfs(root: string, command: string[], include: string[] = []): Promise<string[]> {
+  await mkdir(root, { recursive: true, mode: 0o755 });
+  const main = await resolveCommand(command[0]!);
+  const files = new Set<string>();
+  for (const exe of [main, ...(await Promise.all(include.map(resolveCommand)))]) {
+    for (const f of await closure(exe)) files.add(f);
+  }
+  for (const f of files) await mirrorPath(root, f);
+  if (path.basename(await realpath(main)) === 'busybox') await linkBusyboxApplets(root, main);
+  for (const d of ['etc', 'tmp', 'proc', 'dev', 'sys', 'root']) await mkdir(path.join(root, d), { recursive: true });
+  await chmod(path.join(root, 'tmp'), 0o1777);
+  for (const [name, text] of Object.entries(ETC)) await writeFile(path.join(root, 'etc', name), text);
+  return [main, ...command.slice(1)];
+}
+
+/** busybox runs `cat` only if /bin/cat exists: link every applet it has to it, where nothing is yet. */
+async function linkBusyboxApplets(root: string, busybox: string): Promise<void> {
+  const res = await execa(busybox, ['--list-full'], { reject: false, stdin: 'ignore', timeout: 10_000 });
+  if (res.exitCode !== 0) return;
+  for (const rel of String(res.stdout).split('\n').map((s) => s.trim()).filter(Boolean)) {
+    const link = path.join(root, rel);
+    if (await lstat(link).catch(() => null)) continue;
+    // Resolve through the rootfs' own symlinked dirs (bin -> usr/bin): mkdir only real parents.
+    const parent = path.dirname(link);
+    const pst = await stat(parent).catch(() => null);
+    if (!pst) await mkdir(parent, { recursive: true });
+    await symlink(busybox, link).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
+  }
+}
+
+/**
+ * A self-contained copy of a tool (strace) in a flat dir: `tool`, `ld.so`, `lib/*`. Run as
+ * `DIR/ld.so --library-path DIR/lib DIR/tool ...`, so it works in any rootfs, whatever libc that has.
+ */
+export async function buildToolDir(dir: string, toolPath: string): Promise<{ loader: string | null }> {
+  await mkdir(path.join(dir, 'lib'), { recursive: true });
+  const info = await inspectExecutable(toolPath);
+  await copyFile(toolPath, path.join(dir, 'tool'));
+  await chmod(path.join(dir, 'tool'), 0o755);
+  if (info.kind !== 'dynamic') return { loader: null };
+  for (const lib of await sharedLibraries(toolPath, info.interp)) {
+    const dest = lib === info.interp ? path.join(dir, 'ld.so') : path.join(dir, 'lib', path.basename(lib));
+    await copyFile(lib, dest);
+    await chmod(dest, 0o755);
+  }
+  return { loader: 'ld.so' };
+}

@@ -1,0 +1,274 @@
+// Runs one command in one environment, traced, and always leaves nothing behind: containers
+// deleted, processes killed, temp dirs removed (trace files only once the caller disposes them).
+//
+// Layout of the run's private dir (mkdtemp, 0700): bundle/ (config.json, rootfs/), tools/ (strace
+// copy), state/ (runtime --root), out/ (strace.log, perf.txt, runsc/ debug logs, status), init.pid.
+// Concurrent runs share nothing: own dir, own state root, own container id.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, mkdir, chmod, readFile, readdir, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { UserError, ExitCode } from '../errors.js';
+import type { EnvironmentSpec, RunOptions, RunOutcome, RuntimeKind } from './types.js';
+import { checkRuntime, checkTools, toolsFor } from './resolve.js';
+import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
+import { killAll, killGroup } from './procs.js';
+import { register } from './registry.js';
+
+/** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
+const GRACE_MS = 3000;
+/** Bound for each runtime housekeeping command (kill, delete, list). */
+const HOUSEKEEPING_MS = 15_000;
+const MAX_OUTPUT = 64 * 1024 * 1024;
+
+// Keeps the workload's exit status when perf (which always exits 0) wraps the run. Constant text;
+// the command reaches it only as "$@", never parsed by the shell.
+const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
+
+type StopReason = 'timeout' | 'interrupt';
+
+export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Promise<RunOutcome> {
+  if (opts.command.length === 0) throw new UserError('no command to run', ExitCode.Usage);
+  const traceWorkload = opts.traceWorkload !== false;
+  const bins = await checkTools(toolsFor(env.runtime, { tracePerf: opts.tracePerf, traceWorkload }));
+  const runtimeBin = await checkRuntime(env.runtime);
+
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'trace-compare-'));
+  await chmod(tempDir, 0o700);
+  const outDir = path.join(tempDir, 'out');
+  const stateDir = path.join(tempDir, 'state');
+  const pidFile = path.join(tempDir, 'init.pid');
+  const statusFile = path.join(outDir, 'status');
+  const runscLogDir = path.join(outDir, 'runsc');
+  const perfFile = path.join(outDir, 'perf.txt');
+  const id = `trace-compare-${randomBytes(6).toString('hex')}`;
+  await mkdir(outDir, { mode: 0o700 });
+
+  let child: ResultPromise | null = null;
+  let childExited = false;
+  let stopping: Promise<void> | null = null;
+  let stopReason: StopReason | null = null;
+  let tornDown: Promise<void> | null = null;
+  let disposed: Promise<void> | null = null;
+
+  const runtime = env.runtime === 'host' ? null : { kind: env.runtime, bin: runtimeBin! };
+
+  // Ends the workload: the runtime kills its container (so perf, when wrapping, can finish its file),
+  // then after a grace period everything left of the run is SIGKILLed.
+  const stop = (reason: StopReason): Promise<void> => {
+    stopReason ??= reason;
+    stopping ??= (async () => {
+      if (runtime) await housekeeping(runtime.kind, runtime.bin, stateDir, ['kill', id, 'KILL']);
+      else if (child?.pid && !childExited) await killAll({ roots: innerRoots(child.pid, opts.tracePerf), argvTokens: [], cgroupNames: [] }, 1000);
+      const deadline = Date.now() + GRACE_MS;
+      while (!childExited && Date.now() < deadline) await sleep(50);
+      if (child?.pid && !childExited) killGroup(child.pid, 'SIGKILL');
+      await killAll(selector(), 2000);
+    })();
+    return stopping;
+  };
+
+  const selector = () => ({
+    // A reaped child's pid may be reused: only follow it while it is ours.
+    roots: child?.pid && !childExited ? [child.pid] : [],
+    argvTokens: [tempDir + '/'],
+    cgroupNames: runtime ? [id] : [],
+  });
+
+  const teardown = (): Promise<void> => {
+    tornDown ??= (async () => {
+      if (child?.pid && !childExited) await stop(stopReason ?? 'interrupt');
+      if (runtime) await housekeeping(runtime.kind, runtime.bin, stateDir, deleteArgs(runtime.kind, id));
+      const left = await killAll(selector(), 5000);
+      if (child) await child.catch(() => undefined);
+      for (const sub of ['bundle', 'tools', 'state', 'init.pid']) {
+        if (!opts.keepTemp) await rm(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
+      }
+      if (left.length) process.emitWarning(`trace-compare: processes ${left.join(', ')} of ${env.name} survived SIGKILL`);
+    })();
+    return tornDown;
+  };
+
+  const dispose = (): Promise<void> => {
+    disposed ??= (async () => {
+      await teardown();
+      if (!opts.keepTemp) await rm(tempDir, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return disposed;
+  };
+
+  const unregister = register({
+    label: `${env.name} (${id})`,
+    teardown: async (reason) => {
+      if (reason === 'interrupted') stopReason ??= 'interrupt';
+      await dispose();
+    },
+  });
+
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => void stop('interrupt');
+  try {
+    if (opts.signal?.aborted) stopReason = 'interrupt';
+    let argv: string[];
+    let cwd = process.cwd();
+    if (!runtime) {
+      argv = traceWorkload
+        ? [bins.strace!, ...STRACE_FLAGS, '-o', path.join(outDir, STRACE_LOG), '--', ...opts.command]
+        : [...opts.command];
+    } else {
+      const bundle = await createBundle({
+        kind: runtime.kind as Exclude<RuntimeKind, 'host'>,
+        dir: tempDir,
+        command: opts.command,
+        rootfs: opts.rootfs,
+        include: opts.include,
+        strace: runtime.kind !== 'runsc' && traceWorkload ? bins.strace : undefined,
+        outDir,
+      });
+      cwd = tempDir;
+      argv = runtime.kind === 'runsc'
+        ? [runtime.bin, '--root', stateDir, '--network=none',
+          ...(traceWorkload ? ['--strace', `--debug-log=${runscLogDir}/`] : []),
+          'run', '--bundle', bundle.dir, '--pid-file', pidFile, id]
+        : [runtime.bin, '--root', stateDir, 'run', '--bundle', bundle.dir, '--pid-file', pidFile, id];
+    }
+    if (opts.tracePerf) {
+      argv = [bins.perf!, 'trace', '-f', '-o', perfFile, '--', '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
+    }
+
+    if (stopReason === null) {
+      child = execa(argv[0]!, argv.slice(1), {
+        cwd,
+        detached: true, // own process group: killable as a whole, and a terminal's Ctrl-C goes to us only
+        stdin: 'ignore',
+        reject: false,
+        encoding: 'utf8',
+        stripFinalNewline: false,
+        maxBuffer: MAX_OUTPUT,
+        cleanup: true,
+      });
+      void child.finally(() => { childExited = true; });
+      timer = setTimeout(() => void stop('timeout'), opts.timeoutMs);
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+    }
+    const result = child ? await child : null;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    const wallMs = Date.now() - started;
+    const initPid = await readPid(pidFile); // before teardown removes it
+    await teardown();
+    const reason = stopReason as StopReason | null; // assigned in callbacks: TS cannot see it
+
+    let exitCode: number | null = result?.exitCode ?? null;
+    let signal: string | null = result?.signal ?? null;
+    if (opts.tracePerf && result) {
+      // perf's own status says nothing about the workload; the wrapper's file does.
+      const text = await readFile(statusFile, 'utf8').catch(() => null);
+      exitCode = text === null ? null : Number(text.trim());
+    }
+    const files = runtime?.kind === 'runsc'
+      ? (await readdir(runscLogDir).catch(() => [] as string[])).filter((f) => f.endsWith('.boot.txt')).sort().map((f) => path.join(runscLogDir, f))
+      : traceWorkload && (await exists(path.join(outDir, STRACE_LOG))) ? [path.join(outDir, STRACE_LOG)] : [];
+    const stderr = String(result?.stderr ?? '');
+    const runtimeError = runtime && initPid === null && reason === null
+      ? stderr.trim().split('\n').slice(-5).join('\n') || `${runtime.kind} exited with ${exitCode ?? signal}`
+      : null;
+    const workloadHostPids = runtime ? (initPid ? [initPid] : []) : (child?.pid && !opts.tracePerf ? [child.pid] : []);
+    unregister();
+    // The outcome keeps a dispose that still works after unregistering.
+    return {
+      env,
+      exitCode,
+      signal,
+      timedOut: reason === 'timeout',
+      interrupted: reason === 'interrupt',
+      runtimeError,
+      stdout: String(result?.stdout ?? ''),
+      stderr,
+      wallMs,
+      workloadTrace: { format: runtime?.kind === 'runsc' ? 'runsc' : 'strace', files },
+      hostTrace: opts.tracePerf && (await exists(perfFile)) ? { file: perfFile } : null,
+      workloadHostPids,
+      tempDir,
+      dispose,
+    };
+  } catch (e) {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await dispose();
+    unregister();
+    throw e;
+  }
+}
+
+/** The processes under perf and the status wrapper, so perf outlives them and flushes its file. */
+function innerRoots(childPid: number, perfWraps: boolean): number[] {
+  if (!perfWraps) return [childPid];
+  // Children of perf: read once; a missing /proc entry just means nothing to kill there.
+  try {
+    const text = readChildren(childPid);
+    return text.length ? text : [childPid];
+  } catch {
+    return [childPid];
+  }
+}
+
+function readChildren(pid: number): number[] {
+  // /proc/PID/task/TID/children lists direct children (CONFIG_PROC_CHILDREN, on in Debian kernels).
+  const out: number[] = [];
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const t = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+    if (t) out.push(...t.split(/\s+/).map(Number));
+  }
+  return out;
+}
+
+function deleteArgs(kind: Exclude<RuntimeKind, 'host'>, id: string): string[] {
+  return kind === 'runsc' ? ['delete', '-force', id] : ['delete', '--force', id];
+}
+
+/** A runtime housekeeping command against the run's private state root; failures are expected
+ * (the container may already be gone) and never thrown. */
+async function housekeeping(kind: Exclude<RuntimeKind, 'host'>, bin: string, stateDir: string, args: string[]): Promise<void> {
+  if (!(await exists(stateDir))) return;
+  await execa(bin, ['--root', stateDir, ...args], {
+    reject: false, stdin: 'ignore', timeout: HOUSEKEEPING_MS, forceKillAfterDelay: 1000,
+  }).catch(() => undefined);
+  void kind;
+}
+
+async function readPid(file: string): Promise<number | null> {
+  const text = await readFile(file, 'utf8').catch(() => null);
+  const n = text === null ? NaN : Number(text.trim());
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return (await readdir(path.dirname(p)).catch(() => [] as string[])).includes(path.basename(p));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The kernel release a bare `uname -r` sees in this kind of environment (host uname, copied into
+ * a minimal rootfs for containers). Only for when the workload itself never called uname.
+ */
+export async function probeKernelRelease(env: EnvironmentSpec, opts: { rootfs?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  const out = await runEnvironment(env, {
+    command: ['uname', '-r'], timeoutMs: opts.timeoutMs ?? 60_000, tracePerf: false, traceWorkload: false,
+    rootfs: opts.rootfs, signal: opts.signal,
+  });
+  try {
+    if (out.exitCode !== 0) {
+      throw new UserError(`uname -r failed under ${env.name}: ${out.runtimeError ?? out.stderr.trim() ?? `exit ${out.exitCode}`}`,
+        ExitCode.RuntimeFailed);
+    }
+    return out.stdout.trim();
+  } finally {
+    await out.dispose();
+  }
+}

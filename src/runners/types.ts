@@ -1,0 +1,67 @@
+// What a runner is asked to do and what it hands back: raw trace files plus the process result.
+
+/** The program that runs the command: the host itself or an OCI runtime. */
+export type RuntimeKind = 'host' | 'runc' | 'crun' | 'runsc';
+
+/** One environment to compare, named like a Kubernetes RuntimeClass ('gvisor' -> runsc). */
+export interface EnvironmentSpec {
+  name: string;
+  runtime: RuntimeKind;
+}
+
+export interface RunOptions {
+  /** Argument vector of the workload; never a shell string. */
+  command: string[];
+  /** Wall-clock limit; the run is torn down (containers deleted, processes killed) when it passes. */
+  timeoutMs: number;
+  /** A root filesystem to use as-is (read-only; never modified). Default: one built from the host. */
+  rootfs?: string;
+  /** Aborting ends the run like a timeout does, reported as `interrupted`. */
+  signal?: AbortSignal;
+  /** Wrap the whole run (runtime included) in `perf trace -f -o FILE --`. */
+  tracePerf: boolean;
+  /** Trace the workload's own syscalls (strace, or runsc --strace). Default true; false = bare run. */
+  traceWorkload?: boolean;
+  /**
+   * Extra host executables (names on PATH or paths) copied into a generated rootfs, e.g. `cat` for
+   * `sh -c '... | cat'`. Ignored with `rootfs`. A busybox command gets its applet links anyway.
+   */
+  include?: string[];
+  /** Keep the temporary directory (bundle, state, logs) even after dispose(), for debugging. */
+  keepTemp?: boolean;
+}
+
+export interface RunOutcome {
+  env: EnvironmentSpec;
+  /**
+   * Exit status as reported by the environment. Containers (and runs wrapped by perf) report a
+   * workload killed by signal N as 128+N, like a shell; `signal` is set only when it is certain.
+   */
+  exitCode: number | null;
+  /** Signal name (e.g. 'SIGKILL') when the run ended by a signal we could observe directly. */
+  signal: string | null;
+  timedOut: boolean;
+  interrupted: boolean;
+  /**
+   * Set when the runtime failed before the workload started (no container init pid was ever
+   * written), with the runtime's stderr tail. Null for host runs and for workloads that started.
+   */
+  runtimeError: string | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  /** strace -f -v -s 256 -o file (host/runc/crun), or runsc's *.boot.txt debug logs (Sentry strace). */
+  workloadTrace: { format: 'strace' | 'runsc'; files: string[] };
+  /** perf trace output of the whole run, null if not measured. */
+  hostTrace: { file: string } | null;
+  /**
+   * Host pids known to belong to the workload side: for runc/crun the container's init (the
+   * in-container strace, whose descendants are the workload); for runsc the sandbox (Sentry)
+   * process; for host the strace process. Empty when the run never got that far.
+   */
+  workloadHostPids?: number[];
+  /** Private directory holding the trace files until dispose(). */
+  tempDir: string;
+  /** Removes the temp files (parse the traces first). Idempotent. */
+  dispose(): Promise<void>;
+}
