@@ -62,6 +62,8 @@ export interface SignalEvent extends EventBase {
   signal: string;
   /** The `{si_signo=...}` text. */
   info: string;
+  /** `--- stopped by SIGSTOP ---`: the process stopped (info is empty). */
+  stopped?: boolean;
 }
 
 export interface ExitEvent extends EventBase {

@@ -1,0 +1,370 @@
+// Streaming strace 6.1 text parser. Memory stays flat: the only state is one held event (a `-k` stack
+// may follow it), the table of `<unfinished ...>` calls per pid, and at most one partial call whose
+// line a program's output or a strace message broke.
+
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { SyscallEvent, TraceEvent } from '../src/events.js';
+import { DEFAULT_MAX_LINE, readLines, type Line } from './lines.js';
+import { parseText, type Item, type Prefix } from './strace-line.js';
+
+export interface ParseStraceOptions {
+  /** Name reported in every event's `file`. */
+  file: string;
+  /** Longest line kept; longer ones become `unparsed` with `truncated: true`. */
+  maxLine?: number;
+  /** Pid of every event whose line names none (a `-ff` file `prefix.1234`). */
+  pid?: number;
+}
+
+const UNTERMINATED = 'a system call the trace ended inside of (no closing parenthesis)';
+
+/** Line-at-a-time state machine; `parseStrace` feeds it from a stream. */
+export class StraceParser {
+  private held: SyscallEvent | null = null;
+  /** Exits right after the held call: `-k` prints exit_group's frames after `+++ exited`. */
+  private heldExits: TraceEvent[] = [];
+  /** Where a `-k` frame goes: the last syscall, emitted or pending. */
+  private stackTarget: SyscallEvent | null = null;
+  private readonly pending = new Map<number, SyscallEvent>();
+  private partial: { text: string; line: number; mode: 'output' | 'interrupted' } | null = null;
+  private readonly items: Item[] = [];
+  private readonly defaultPid: number | null;
+
+  constructor(
+    private readonly file: string,
+    defaultPid: number | null = null,
+    private readonly maxLine: number = DEFAULT_MAX_LINE,
+  ) {
+    this.defaultPid = defaultPid;
+  }
+
+  /** Parses one line; the events it completes are appended to `out`. */
+  line(l: Line, out: TraceEvent[]): void {
+    if (l.tooLong) {
+      this.finishPartial(out);
+      this.emit(out, {
+        kind: 'unparsed', file: this.file, line: l.lineNo, pid: this.defaultPid, text: l.text,
+        reason: `line longer than ${this.maxLine} bytes`, truncated: true, length: l.length,
+      });
+      return;
+    }
+    let text = l.text;
+    let lineNo = l.lineNo;
+    const partial = this.partial;
+    if (partial !== null) {
+      if (partial.mode === 'interrupted' && !continuesLine(text)) {
+        this.finishPartial(out);
+      } else if (partial.text.length + text.length + 1 > this.maxLine) {
+        this.partial = null;
+        this.emit(out, this.unparsed(partial.text, partial.line, UNTERMINATED));
+      } else {
+        this.partial = null;
+        text = partial.text + '\n' + text;
+        lineNo = partial.line;
+      }
+    }
+    this.run(text, lineNo, false, out);
+  }
+
+  /** End of input: completes what is held and emits calls that never resumed with `result: null`. */
+  end(out: TraceEvent[]): void {
+    this.finishPartial(out);
+    this.flushHeld(out);
+    for (const ev of this.pending.values()) out.push(ev);
+    this.pending.clear();
+  }
+
+  private finishPartial(out: TraceEvent[]): void {
+    const partial = this.partial;
+    if (partial === null) return;
+    this.partial = null;
+    this.run(partial.text, partial.line, true, out);
+  }
+
+  private run(text: string, lineNo: number, final: boolean, out: TraceEvent[]): void {
+    const items = this.items;
+    items.length = 0;
+    parseText(text, items, final, this.defaultPid);
+    const joined = text.indexOf('\n') >= 0;
+    for (const item of items) {
+      const line = joined ? lineNo + countNewlines(text, item.at) : lineNo;
+      if (item.t === 'incomplete') {
+        this.partial = { text: text.slice(item.at), line, mode: item.mode };
+        break;
+      }
+      this.handle(item, line, out);
+    }
+    items.length = 0;
+  }
+
+  private handle(item: Exclude<Item, { t: 'incomplete' }>, line: number, out: TraceEvent[]): void {
+    const file = this.file;
+    switch (item.t) {
+      case 'call': {
+        const ev = this.syscall(item.p, item.name, item.args, line);
+        ev.result = item.result;
+        if (item.duration !== undefined) ev.duration = item.duration;
+        this.emit(out, ev);
+        return;
+      }
+      case 'detached': {
+        this.emit(out, this.syscall(item.p, item.name, item.args, line));
+        return;
+      }
+      case 'unfinished': {
+        const key = item.p.pid ?? -1;
+        const old = this.pending.get(key);
+        if (old !== undefined) this.emit(out, old);
+        const ev = this.syscall(item.p, item.name, item.args, line);
+        ev.split = true;
+        this.pending.set(key, ev);
+        this.stackTarget = ev;
+        return;
+      }
+      case 'resumed': {
+        let key = item.p.pid ?? -1;
+        let start = this.pending.get(key);
+        if (start === undefined && item.p.pid === null) {
+          // strace on stderr drops the `[pid N]` prefix again once only one process is left.
+          for (const [k, ev] of this.pending) if (ev.name === item.name) { key = k; start = ev; break; }
+        }
+        let ev: SyscallEvent;
+        if (start !== undefined && start.name === item.name) {
+          this.pending.delete(key);
+          ev = start;
+          ev.args += item.args;
+          if (ev.comm === undefined && item.p.comm !== undefined) ev.comm = item.p.comm;
+        } else {
+          if (start !== undefined) { this.pending.delete(key); this.emit(out, start); }
+          // A resumption whose start the trace lacks: still one call, never lost.
+          ev = this.syscall({ ...item.p, timestamp: undefined }, item.name, item.args, line);
+          if (ev.timestamp === undefined) delete ev.timestamp;
+        }
+        ev.result = item.result;
+        ev.split = true;
+        ev.endLine = line;
+        if (item.p.timestamp !== undefined) ev.endTimestamp = item.p.timestamp;
+        if (item.duration !== undefined) ev.duration = item.duration;
+        this.emit(out, ev);
+        return;
+      }
+      case 'signal': {
+        const ev: TraceEvent = { kind: 'signal', file, line, pid: item.p.pid, signal: item.signal, info: item.info };
+        copyPrefix(ev, item.p);
+        if (item.stopped) ev.stopped = true;
+        this.emit(out, ev);
+        return;
+      }
+      case 'exit': {
+        const key = item.p.pid ?? -1;
+        const start = this.pending.get(key);
+        // The process died inside the call: it never returns.
+        if (start !== undefined) { this.pending.delete(key); this.emit(out, start); }
+        const ev: TraceEvent = { kind: 'exit', file, line, pid: item.p.pid, how: item.how };
+        copyPrefix(ev, item.p);
+        if (item.code !== undefined) ev.code = item.code;
+        if (item.signal !== undefined) ev.signal = item.signal;
+        if (item.coreDumped) ev.coreDumped = true;
+        this.emit(out, ev);
+        return;
+      }
+      case 'message': {
+        const ev: TraceEvent = { kind: 'message', file, line, pid: item.p.pid, text: item.text };
+        copyPrefix(ev, item.p);
+        this.emit(out, ev);
+        return;
+      }
+      case 'output':
+        this.emit(out, { kind: 'output', file, line, pid: item.pid, text: item.text });
+        return;
+      case 'stack': {
+        const target = this.stackTarget;
+        if (target === null) {
+          this.emit(out, this.unparsed(' > ' + item.frame, line, 'a -k stack frame with no system call before it'));
+          return;
+        }
+        (target.stack ??= []).push(item.frame);
+        return;
+      }
+      case 'unparsed':
+        this.emit(out, this.unparsed(item.text, line, item.reason));
+        return;
+    }
+  }
+
+  private syscall(p: Prefix, name: string, args: string, line: number): SyscallEvent {
+    const ev: SyscallEvent = { kind: 'syscall', source: 'strace', file: this.file, line, pid: p.pid, name, args, result: null };
+    copyPrefix(ev, p);
+    if (p.number !== undefined) ev.number = p.number;
+    if (p.ip !== undefined) ev.ip = p.ip;
+    return ev;
+  }
+
+  private unparsed(text: string, line: number, reason: string): TraceEvent {
+    return { kind: 'unparsed', file: this.file, line, pid: this.defaultPid, text, reason };
+  }
+
+  private flushHeld(out: TraceEvent[]): void {
+    if (this.held === null) return;
+    out.push(this.held);
+    this.held = null;
+    for (const e of this.heldExits) out.push(e);
+    this.heldExits.length = 0;
+  }
+
+  /** Syscalls wait one step: `-k` frames on the following lines belong to them. */
+  private emit(out: TraceEvent[], ev: TraceEvent): void {
+    if (ev.kind === 'exit' && this.held !== null && this.held.pid === ev.pid) { this.heldExits.push(ev); return; }
+    this.flushHeld(out);
+    if (ev.kind === 'syscall') { this.held = ev; this.stackTarget = ev; return; }
+    this.stackTarget = null;
+    out.push(ev);
+  }
+}
+
+function copyPrefix(ev: { comm?: string; timestamp?: string }, p: Prefix): void {
+  if (p.comm !== undefined) ev.comm = p.comm;
+  if (p.timestamp !== undefined) ev.timestamp = p.timestamp;
+}
+
+function countNewlines(s: string, end: number): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0 && i < end; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/** After a strace message cut a call's line: does this line carry on with that call? */
+function continuesLine(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c === 0x2c /* , */ || c === 0x29 /* ) */ || text.startsWith(' <detached ...>');
+}
+
+/**
+ * Parses strace output (stderr or an `-o` file) as a stream of events. Lines it does not understand
+ * become `unparsed` events; nothing is dropped and nothing throws on bad input.
+ */
+export async function* parseStrace(
+  input: AsyncIterable<Buffer | string> | NodeJS.ReadableStream,
+  opts: ParseStraceOptions,
+): AsyncGenerator<TraceEvent> {
+  const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
+  const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine);
+  const out: TraceEvent[] = [];
+  for await (const line of readLines(input as AsyncIterable<Buffer | string> | Readable, maxLine)) {
+    parser.line(line, out);
+    if (out.length > 0) {
+      for (let i = 0; i < out.length; i++) yield out[i]!;
+      out.length = 0;
+    }
+  }
+  parser.end(out);
+  yield* out;
+}
+
+/** Convenience for tests and small inputs. */
+export async function parseStraceText(text: string, file = '<text>'): Promise<TraceEvent[]> {
+  const events: TraceEvent[] = [];
+  for await (const e of parseStrace(oneChunk(text), { file })) events.push(e);
+  return events;
+}
+
+const FF_SUFFIX = /\.(\d+)$/;
+
+/** True when the paths are one `strace -ff -o prefix` set: every name is `prefix.<pid>`, same prefix. */
+export function isStraceFfSet(paths: string[]): boolean {
+  if (paths.length === 0) return false;
+  let prefix: string | null = null;
+  for (const p of paths) {
+    const m = FF_SUFFIX.exec(p);
+    if (m === null) return false;
+    const pre = p.slice(0, m.index);
+    if (prefix === null) prefix = pre;
+    else if (pre !== prefix) return false;
+  }
+  return true;
+}
+
+/** The files of an `-ff` set written with `-o prefix`, sorted by pid. */
+export async function findStraceFfFiles(prefix: string): Promise<string[]> {
+  const dir = dirname(prefix);
+  const base = basename(prefix) + '.';
+  const names = await readdir(dir);
+  return names
+    .filter((n) => n.startsWith(base) && /^\d+$/.test(n.slice(base.length)))
+    .sort((a, b) => Number(a.slice(base.length)) - Number(b.slice(base.length)))
+    .map((n) => join(dir, n));
+}
+
+/** Sort key of an absolute timestamp (`-t`, `-tt`, `-ttt`): [seconds, nanoseconds]; null if relative or absent. */
+export function timestampKey(ts: string | undefined): [number, number] | null {
+  if (ts === undefined) return null;
+  const dot = ts.indexOf('.');
+  const whole = dot >= 0 ? ts.slice(0, dot) : ts;
+  const frac = dot >= 0 ? Number((ts.slice(dot + 1) + '000000000').slice(0, 9)) : 0;
+  if (whole.indexOf(':') >= 0) {
+    const [h, m, s] = whole.split(':').map(Number);
+    return [(h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0), frac];
+  }
+  const secs = Number(whole);
+  // `-r` prints small relative deltas; `-ttt` prints seconds since the epoch.
+  return secs >= 100_000_000 ? [secs, frac] : null;
+}
+
+function eventTimestamp(e: TraceEvent): string | undefined {
+  return e.timestamp ?? (e.kind === 'syscall' ? e.endTimestamp : undefined);
+}
+
+/**
+ * Parses an `-ff` set (`prefix.1234`...; each file's pid comes from its suffix). With absolute
+ * timestamps the files merge into one trace in time order; otherwise they follow one another.
+ */
+export async function* parseStraceFiles(paths: string[], maxLine?: number): AsyncGenerator<TraceEvent> {
+  const ff = isStraceFfSet(paths);
+  const open = (path: string): AsyncGenerator<TraceEvent> => {
+    const m = FF_SUFFIX.exec(path);
+    const opts: ParseStraceOptions = { file: path };
+    if (ff && m !== null) opts.pid = Number(m[1]);
+    if (maxLine !== undefined) opts.maxLine = maxLine;
+    return parseStrace(createReadStream(path), opts);
+  };
+  const gens = paths.map(open);
+  const heads: (TraceEvent | null)[] = [];
+  for (const g of gens) {
+    const r = await g.next();
+    heads.push(r.done ? null : r.value);
+  }
+  const mergeable = heads.every((h) => h === null || timestampKey(eventTimestamp(h)) !== null);
+  if (!mergeable) {
+    for (let i = 0; i < gens.length; i++) {
+      if (heads[i] === null) continue;
+      yield heads[i]!;
+      yield* gens[i]!;
+    }
+    return;
+  }
+  // k-way merge; an event without a timestamp keeps its file's last one (ties: earlier file first).
+  const keys: ([number, number] | null)[] = heads.map((h) => (h === null ? null : timestampKey(eventTimestamp(h))));
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      if (heads[i] === null) continue;
+      if (best < 0) { best = i; continue; }
+      const a = keys[i]!, b = keys[best]!;
+      if (a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])) best = i;
+    }
+    if (best < 0) return;
+    yield heads[best]!;
+    const r = await gens[best]!.next();
+    if (r.done) { heads[best] = null; continue; }
+    heads[best] = r.value;
+    const k = timestampKey(eventTimestamp(r.value));
+    if (k !== null) keys[best] = k;
+  }
+}
+
+async function* oneChunk(text: string): AsyncGenerator<string> {
+  yield text;
+}
