@@ -8,23 +8,24 @@ import type { TraceEvent } from '../src/events.js';
 const DIR = 'fixtures/strace';
 const PARSER = 'parsers/strace.ts';
 
-type Parse = (text: string, file: string) => Iterable<TraceEvent> | AsyncIterable<TraceEvent>;
+type Parse = (text: string, file: string) => Promise<TraceEvent[]>;
+type ParseFiles = (paths: string[]) => AsyncIterable<TraceEvent>;
 let parseStraceText: Parse | null = null;
+let parseStraceFiles: ParseFiles | null = null;
 if (existsSync(PARSER)) {
-  const mod = (await import('../parsers/strace.js')) as { parseStraceText: Parse };
+  const mod = (await import('../parsers/strace.js')) as { parseStraceText: Parse; parseStraceFiles: ParseFiles };
   parseStraceText = mod.parseStraceText;
+  parseStraceFiles = mod.parseStraceFiles;
 } else {
   console.warn(`summary oracle skipped: ${PARSER} (the strace trace parser) does not exist yet`);
 }
 
-async function summaryOf(texts: Array<[string, string]>): Promise<{ summary: Summary; unparsed: string[] }> {
+async function summaryOf(events: Iterable<TraceEvent> | AsyncIterable<TraceEvent>) {
   const b = new SummaryBuilder();
   const unparsed: string[] = [];
-  for (const [text, file] of texts) {
-    for await (const e of parseStraceText!(text, file)) {
-      b.add(e);
-      if (e.kind === 'unparsed') unparsed.push(`${e.file}:${e.line}: ${e.reason}: ${e.text}`);
-    }
+  for await (const e of events) {
+    b.add(e);
+    if (e.kind === 'unparsed') unparsed.push(`${e.file}:${e.line}: ${e.reason}: ${e.text}`);
   }
   return { summary: b.result(), unparsed };
 }
@@ -40,9 +41,9 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
     const { trace, table } = splitStraceSummary(readFileSync(`${DIR}/${f}`, 'utf8'));
     expect(table, 'fixture has a table').not.toBeNull();
     const want = parseStraceSummaryTable(table!, f);
-    const { summary, unparsed } = await summaryOf([[trace, `${DIR}/${f}`]]);
-    expect(unparsed).toEqual([]);
+    const { summary, unparsed } = await summaryOf(await parseStraceText!(trace, `${DIR}/${f}`));
     expect(counts(summary)).toEqual(counts(want));
+    expect(unparsed, 'every trace line understood').toEqual([]);
     expect({ calls: summary.total.calls, errors: summary.total.errors }).toEqual({
       calls: want.total.calls,
       errors: want.total.errors,
@@ -52,7 +53,7 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
   it('tt-T-w.log: -T durations add up to the -w seconds (to 1µs a call: -T truncates)', async () => {
     const { trace, table } = splitStraceSummary(readFileSync(`${DIR}/tt-T-w.log`, 'utf8'));
     const want = parseStraceSummaryTable(table!);
-    const { summary } = await summaryOf([[trace, 'tt-T-w.log']]);
+    const { summary } = await summaryOf(await parseStraceText!(trace, 'tt-T-w.log'));
     for (const r of want.syscalls) {
       const got = summary.syscalls.find((x) => x.syscall === r.syscall)!;
       expect(Math.abs(got.seconds! - r.seconds!), r.syscall).toBeLessThanOrEqual(r.calls * 1e-6 + 1e-6);
@@ -64,7 +65,7 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
   it('ff.PID files together equal the table of a -f -c run of the same command (ff.c.txt)', async () => {
     const files = readdirSync(DIR).filter((f) => /^ff\.\d+$/.test(f));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const { summary, unparsed } = await summaryOf(files.map((f) => [readFileSync(`${DIR}/${f}`, 'utf8'), f]));
+    const { summary, unparsed } = await summaryOf(parseStraceFiles!(files.map((f) => `${DIR}/${f}`)));
     expect(unparsed).toEqual([]);
     const want = parseStraceSummaryTable(readFileSync(`${DIR}/ff.c.txt`, 'utf8'));
     expect(counts(summary)).toEqual(counts(want));
@@ -72,7 +73,7 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
 
   it('the seed trace as pasted: every call but exit_group counts, access fails 3 times', async () => {
     const text = readFileSync(`${DIR}/seed-uname-flattened.txt`, 'utf8');
-    const { summary } = await summaryOf([[text, 'seed']]);
+    const { summary } = await summaryOf(await parseStraceText!(text, 'seed'));
     const c = counts(summary);
     expect(c['access']).toEqual({ calls: 3, errors: 3 });
     expect(c['write']).toEqual({ calls: 1, errors: 0 });
