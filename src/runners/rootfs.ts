@@ -80,8 +80,8 @@ const ETC: Record<string, string> = {
 };
 
 /**
- * Builds the rootfs for `command` (argv[0] on the host's PATH) plus `include`d commands. Returns the
- * argv to run inside: argv[0] becomes the absolute path it has on the host (and now in the rootfs).
+ * Builds the rootfs for `command` (argv[0] on the host's PATH) plus `include`d commands, each at the
+ * path it has on the host. Returns the argv to run inside.
  */
 export async function buildRootfs(root: string, command: string[], include: string[] = []): Promise<string[]> {
   await mkdir(root, { recursive: true, mode: 0o755 });
@@ -95,7 +95,10 @@ export async function buildRootfs(root: string, command: string[], include: stri
   for (const d of ['etc', 'tmp', 'proc', 'dev', 'sys', 'root']) await mkdir(path.join(root, d), { recursive: true });
   await chmod(path.join(root, 'tmp'), 0o1777);
   for (const [name, text] of Object.entries(ETC)) await writeFile(path.join(root, 'etc', name), text);
-  return [main, ...command.slice(1)];
+  // Keep argv[0] as the user wrote it (error messages quote it) when the container's PATH finds
+  // the same file; resolveCommand searched CONTAINER_PATH first, so a hit there is that file.
+  const keepName = !command[0]!.includes('/') && CONTAINER_PATH.split(':').includes(path.dirname(main));
+  return [keepName ? command[0]! : main, ...command.slice(1)];
 }
 
 /** busybox runs `cat` only if /bin/cat exists: link every applet it has to it, where nothing is yet. */

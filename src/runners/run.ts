@@ -193,6 +193,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       workloadTrace: { format: runtime?.kind === 'runsc' ? 'runsc' : 'strace', files },
       hostTrace: opts.tracePerf && (await exists(perfFile)) ? { file: perfFile } : null,
       workloadHostPids,
+      containerId: runtime ? id : null,
       tempDir,
       dispose,
     };

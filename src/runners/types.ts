@@ -60,6 +60,8 @@ export interface RunOutcome {
    * process; for host the strace process. Empty when the run never got that far.
    */
   workloadHostPids?: number[];
+  /** The container id (`trace-compare-<random>`), null for host runs. */
+  containerId: string | null;
   /** Private directory holding the trace files until dispose(). */
   tempDir: string;
   /** Removes the temp files (parse the traces first). Idempotent. */
