@@ -22,6 +22,12 @@ fixture() {
 
 # A socket round trip on 127.0.0.1 plus a UNIX socketpair, for -yy decorations.
 SOCK='import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); c=socket.create_connection(s.getsockname()); a,_=s.accept(); c.send(b"hi"); a.recv(2); p,q=socket.socketpair(); p.send(b"x"); q.recv(1)'
+# A read on a pipe interrupted by SIGALRM whose handler has no SA_RESTART: `= ? ERESTARTSYS`.
+RESTART='import os,signal; r,w=os.pipe(); signal.signal(signal.SIGALRM, lambda *a: os.write(w, b"x")); signal.setitimer(signal.ITIMER_REAL, 0.05); os.read(r, 1)'
+# An IPv6 connect: sockaddr_in6 prints `inet_pton(AF_INET6, "::1", &sin6_addr)`.
+IPV6='import socket
+try: socket.create_connection(("::1", 9), timeout=1)
+except OSError: pass'
 THREADS='import threading,time; t=threading.Thread(target=time.sleep,args=(0.1,)); t.start(); t.join()'
 
 fixture plain         'strace -C -o OUT uname -r'
@@ -46,6 +52,8 @@ fixture s8            'strace -C -s 8 -o OUT cat /etc/os-release'
 fixture killed        'strace -f -C -tt -o OUT timeout -s KILL 0.3 sleep 5'
 fixture timeout-term  'strace -f -C -tt -o OUT timeout 0.3 sleep 5'
 fixture restart-stop  "strace -f -C -o OUT sh -c 'sleep 0.3 & p=\$!; sleep 0.05; kill -STOP \$p; kill -CONT \$p; wait'"
+fixture restart-sys   "strace -C -o OUT python3 -S -I -c '$RESTART'"
+fixture ipv6          "strace -C -yy -o OUT python3 -S -I -c '$IPV6'"
 fixture bg-wait       "strace -f -C -o OUT sh -c 'sleep 0.1 & wait'"
 fixture threads       "strace -f -C -tt -o OUT python3 -S -I -c '$THREADS'"
 fixture unknown-syscall "strace -C -o OUT perl -e 'syscall(500)'"
