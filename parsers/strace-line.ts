@@ -15,12 +15,12 @@ export interface Prefix {
 }
 
 export type Item =
-  | { t: 'call'; p: Prefix; name: string; args: string; result: SyscallResult; duration?: number; at: number }
+  | { t: 'call'; p: Prefix; name: string; args: string; result: SyscallResult | null; duration?: number; at: number }
   /** The call was printed as `name(args <unfinished ...>` (or cut short by a strace message). */
   | { t: 'unfinished'; p: Prefix; name: string; args: string; at: number }
   /** `restart_syscall(<...>` then ` <detached ...>`: strace let go of the process inside the call. */
   | { t: 'detached'; p: Prefix; name: string; args: string; at: number }
-  | { t: 'resumed'; p: Prefix; name: string; args: string; result: SyscallResult; duration?: number; at: number }
+  | { t: 'resumed'; p: Prefix; name: string; args: string; result: SyscallResult | null; duration?: number; at: number }
   | { t: 'signal'; p: Prefix; signal: string; info: string; stopped: boolean; at: number }
   | { t: 'exit'; p: Prefix; how: 'exited' | 'killed'; code?: number; signal?: string; coreDumped?: boolean; at: number }
   | { t: 'message'; p: Prefix; text: string; at: number }
@@ -315,6 +315,8 @@ interface CallScan {
   /** Index after `)` / after the marker. */
   end: number;
   mode?: 'output' | 'interrupted';
+  /** Printed as `<unfinished ...>)`: the call never returned. */
+  died?: boolean;
   output?: { text: string; at: number };
   messages?: { text: string; at: number }[];
 }
@@ -362,6 +364,12 @@ function scanCall(s: string, name: string, start: number, final: boolean): CallS
     } else if (c === LT) {
       if (depth === 1 && s.startsWith(UNFINISHED, j - 1)) {
         args += s.slice(pieceStart, j - 1);
+        // `<... read resumed> <unfinished ...>) = ?`: the process died inside the call.
+        if (s.charCodeAt(j - 1 + UNFINISHED.length) === RPAREN) {
+          const r: CallScan = { kind: 'closed', args, end: j + UNFINISHED.length, died: true };
+          if (messages) r.messages = messages;
+          return r;
+        }
         const r: CallScan = { kind: 'unfinished', args, end: j - 1 + UNFINISHED.length };
         if (messages) r.messages = messages;
         return r;
@@ -513,9 +521,10 @@ function parseBody(s: string, i: number, p: Prefix, at: number, out: Item[], fin
     if (res === null) return -1;
     if (sc.messages) for (const m of sc.messages) out.push({ t: 'message', p: { pid: null }, text: m.text, at });
     if (sc.output) out.push({ t: 'output', pid: p.pid, text: sc.output.text, at });
+    const result = sc.died ? null : res.result;
     out.push(res.duration === undefined
-      ? { t: 'resumed', p, name, args: sc.args, result: res.result, at }
-      : { t: 'resumed', p, name, args: sc.args, result: res.result, duration: res.duration, at });
+      ? { t: 'resumed', p, name, args: sc.args, result, at }
+      : { t: 'resumed', p, name, args: sc.args, result, duration: res.duration, at });
     return res.end;
   }
   if (!isNameChar(c)) return -1;
@@ -538,9 +547,10 @@ function parseBody(s: string, i: number, p: Prefix, at: number, out: Item[], fin
   const res = parseResult(s, sc.end);
   if (res === null) return -1;
   if (sc.output) out.push({ t: 'output', pid: p.pid, text: sc.output.text, at });
+  const result = sc.died ? null : res.result;
   out.push(res.duration === undefined
-    ? { t: 'call', p, name, args: sc.args, result: res.result, at }
-    : { t: 'call', p, name, args: sc.args, result: res.result, duration: res.duration, at });
+    ? { t: 'call', p, name, args: sc.args, result, at }
+    : { t: 'call', p, name, args: sc.args, result, duration: res.duration, at });
   return res.end;
 }
 

@@ -106,6 +106,7 @@ export class StraceParser {
       case 'call': {
         const ev = this.syscall(item.p, item.name, item.args, line);
         ev.result = item.result;
+        if (item.result === null) ev.split = true;
         if (item.duration !== undefined) ev.duration = item.duration;
         this.emit(out, ev);
         return;

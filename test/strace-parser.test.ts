@@ -1,0 +1,346 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import type { SyscallEvent, TraceEvent } from '../src/events.js';
+import {
+  parseStrace, parseStraceText, parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey,
+} from '../parsers/strace.js';
+
+const DIR = 'fixtures/strace-unit';
+const fixture = (name: string): string => readFileSync(join(DIR, name), 'utf8');
+const parse = (name: string): Promise<TraceEvent[]> => parseStraceText(fixture(name), name);
+const syscalls = (evs: TraceEvent[]): SyscallEvent[] => evs.filter((e): e is SyscallEvent => e.kind === 'syscall');
+const kinds = (evs: TraceEvent[], kind: TraceEvent['kind']): TraceEvent[] => evs.filter((e) => e.kind === kind);
+const TRACES = readdirSync(DIR).filter((n) => n.endsWith('.trace'));
+
+/** Events without their line numbers, for comparing a trace with its flattened form. */
+function withoutLines(evs: TraceEvent[]): unknown[] {
+  return evs.map((e) => {
+    const { line: _l, ...rest } = e as TraceEvent & { endLine?: number };
+    delete (rest as { endLine?: number }).endLine;
+    return rest;
+  });
+}
+
+async function which(cmd: string): Promise<boolean> {
+  return (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
+}
+const haveStrace = await which('strace');
+
+describe('strace fixtures (real strace 6.1 output)', () => {
+  it.each(TRACES)('%s parses with no unparsed events and never loses a line', async (name) => {
+    const evs = await parse(name);
+    expect(kinds(evs, 'unparsed')).toEqual([]);
+    expect(syscalls(evs).length).toBeGreaterThan(0);
+  });
+
+  it('plain lines: name, args, decimal/hex values, errno with text', async () => {
+    const evs = syscalls(await parse('uname-plain.trace'));
+    expect(evs[0]).toMatchObject({ name: 'execve', pid: null, result: { value: '0' }, source: 'strace' });
+    expect(evs[0]!.args).toMatch(/^"\/usr\/bin\/uname", \["uname", "-r"\], 0x[0-9a-f]+ \/\* \d+ vars \*\/$/);
+    expect(evs[1]).toMatchObject({ name: 'brk', args: 'NULL' });
+    expect(evs[1]!.result!.value).toMatch(/^0x[0-9a-f]+$/);
+    const access = evs.find((e) => e.name === 'access')!;
+    expect(access.result).toEqual({ value: '-1', errno: 'ENOENT', errnoMessage: 'No such file or directory' });
+    const exit = evs[evs.length - 1]!;
+    expect(exit).toMatchObject({ name: 'exit_group', args: '0', result: { value: '?' } });
+  });
+
+  it('-f -tt -T -yy -i -n -Y -X verbose -xx -v: pid<comm>, timestamp, number, ip, duration, decorations', async () => {
+    const evs = syscalls(await parse('ls-full.trace'));
+    const first = evs[0]!;
+    expect(first.pid).toBeGreaterThan(0);
+    expect(first.comm).toBe('\\x73\\x74\\x72\\x61\\x63\\x65'); // "strace", -xx escaped
+    expect(first.timestamp).toMatch(/^\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(first.number).toBe(59);
+    expect(first.ip).toMatch(/^[0-9a-f]{16}$/);
+    expect(first.duration).toBeGreaterThan(0);
+    const mmap = evs.find((e) => e.name === 'mmap')!;
+    expect(mmap.args).toContain('0x3 /* PROT_READ|PROT_WRITE */');
+    // -yy decorations on the value land in the annotation.
+    const open = evs.find((e) => e.name === 'openat' && e.result?.value !== '-1')!;
+    expect(open.result!.annotation).toMatch(/^<.+>$/);
+    const write = evs.find((e) => e.name === 'write')!;
+    expect(write.args.endsWith('..., 151') || /, \d+$/.test(write.args)).toBe(true);
+  });
+
+  it('-t seconds and -r relative timestamps', async () => {
+    expect(syscalls(await parse('seconds.trace'))[0]!.timestamp).toMatch(/^\d\d:\d\d:\d\d$/);
+    const rel = syscalls(await parse('relative.trace'));
+    expect(rel[0]!.timestamp).toBe('0.000000');
+    expect(rel[1]!.timestamp).toMatch(/^0\.\d{6}$/);
+  });
+
+  it('-n and -i without pids; -Y comm', async () => {
+    const evs = syscalls(await parse('numbers-ip.trace'));
+    expect(evs[0]).toMatchObject({ name: 'execve', number: 59 });
+    expect(evs[1]).toMatchObject({ name: 'brk', number: 12 });
+    expect(evs[1]!.ip).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('-k stack frames attach to the preceding call, including exit_group after +++ exited', async () => {
+    const evs = await parse('cat-stack.trace');
+    expect(kinds(evs, 'unparsed')).toEqual([]);
+    const sc = syscalls(evs);
+    expect(sc[0]!.stack!.length).toBeGreaterThan(0);
+    expect(sc[0]!.stack![0]).toMatch(/^\/.+\(.*\) \[0x[0-9a-f]+\]$/);
+    const exitGroup = sc.find((e) => e.name === 'exit_group')!;
+    expect(exitGroup.stack!.some((f) => f.includes('_exit'))).toBe(true);
+    expect(sc.every((e) => e.stack !== undefined && e.stack.length > 0)).toBe(true);
+  });
+
+  it('unfinished/resumed pairs join into one event across interleaved pids', async () => {
+    const evs = syscalls(await parse('stopped.trace'));
+    const split = evs.filter((e) => e.split);
+    expect(split.length).toBeGreaterThan(10);
+    const rt = split.find((e) => e.name === 'rt_sigaction')!;
+    expect(rt.args).toMatch(/^SIGINT, \{sa_handler=SIG_IGN.*\}, \{sa_handler=.*\}, 8$/);
+    expect(rt.result).toEqual({ value: '0' });
+    expect(rt.endLine).toBeGreaterThan(rt.line);
+    const nf = split.find((e) => e.name === 'newfstatat' && e.result?.errno === 'ENOENT')!;
+    expect(nf.args).toMatch(/^AT_FDCWD, ".*", 0x[0-9a-f]+, 0$/);
+    // No pending call is left over as a bare `<... resumed>`: every split has its start.
+    expect(split.filter((e) => e.result !== null).every((e) => e.timestamp === undefined || e.timestamp !== undefined)).toBe(true);
+  });
+
+  it('-tt pairs carry both timestamps and the -T duration of the resumed half', async () => {
+    const evs = syscalls(await parse('sh-child-signal.trace'));
+    const wait = evs.find((e) => e.name === 'wait4' && e.split && e.result !== null)!;
+    expect(wait.timestamp).toMatch(/^\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(wait.endTimestamp).toMatch(/^\d\d:\d\d:\d\d\.\d{6}$/);
+    expect(wait.endTimestamp! >= wait.timestamp!).toBe(true);
+    expect(wait.duration).toBeGreaterThan(0);
+  });
+
+  it('signals, stopped-by, exits, killed, core dumped', async () => {
+    const stopped = await parse('stopped.trace');
+    const sigs = kinds(stopped, 'signal') as Extract<TraceEvent, { kind: 'signal' }>[];
+    expect(sigs.find((s) => s.stopped)).toMatchObject({ signal: 'SIGSTOP', info: '' });
+    expect(sigs.find((s) => s.signal === 'SIGCHLD')!.info).toMatch(/^\{si_signo=SIGCHLD, si_code=CLD_/);
+    const killed = await parse('timeout-killed.trace');
+    expect(kinds(killed, 'exit')).toContainEqual(expect.objectContaining({ how: 'killed', signal: 'SIGTERM' }));
+    expect(kinds(killed, 'exit')).toContainEqual(expect.objectContaining({ how: 'exited', code: 124 }));
+    const core = await parse('core-dumped.trace');
+    expect(kinds(core, 'exit')).toEqual([expect.objectContaining({ how: 'killed', signal: 'SIGSEGV', coreDumped: true })]);
+  });
+
+  it('a call the process dies inside is emitted with result null, split', async () => {
+    // strace 6.1 prints `<... clock_nanosleep resumed> <unfinished ...>) = ?` for a SIGKILLed sleep.
+    const evs = await parse('timeout-sigkill.trace');
+    const died = syscalls(evs).filter((e) => e.result === null);
+    expect(died.length).toBeGreaterThan(0);
+    expect(died.every((e) => e.split === true)).toBe(true);
+    const sleep = died.find((e) => e.name === 'clock_nanosleep')!;
+    expect(sleep.args).toMatch(/^CLOCK_REALTIME, 0, \{tv_sec=5, tv_nsec=0\}, $/);
+    expect(sleep.endTimestamp).toBeDefined();
+    expect(kinds(evs, 'exit')).toContainEqual(expect.objectContaining({ pid: sleep.pid, how: 'killed', signal: 'SIGKILL' }));
+    // A call still pending when its process's `+++ killed` line comes is emitted then, result null.
+    const cut = await parseStraceText('5 read(0,  <unfinished ...>\n6 getpid() = 6\n5 +++ killed by SIGKILL +++\n');
+    expect(cut.map((e) => e.kind)).toEqual(['syscall', 'syscall', 'exit']);
+    expect(cut[1]).toMatchObject({ name: 'read', args: '0, ', result: null, split: true, pid: 5 });
+  });
+
+  it('ERESTART* results', async () => {
+    const evs = syscalls(await parse('sh-child-stderr.trace'));
+    const r = evs.find((e) => e.result?.errno?.startsWith('ERESTART'))!;
+    expect(r.result!.value).toBe('?');
+    expect(r.result!.errnoMessage).toMatch(/^To be restarted/);
+  });
+
+  it('unknown syscalls: syscall_0x...', async () => {
+    const evs = syscalls(await parse('unknown-syscall.trace'));
+    expect(evs.find((e) => e.name.startsWith('syscall_0x'))).toMatchObject({ name: 'syscall_0x1f4', result: { errno: 'ENOSYS' } });
+  });
+
+  it('program output interleaved with the trace (strace uname -r 2>&1): the call is recovered whole', async () => {
+    const evs = await parse('uname-interleaved.trace');
+    const out = kinds(evs, 'output');
+    const release = (await execa('uname', ['-r'])).stdout;
+    expect(out).toEqual([expect.objectContaining({ kind: 'output', text: release + '\n' })]);
+    const w = syscalls(evs).find((e) => e.name === 'write')!;
+    const len = Buffer.byteLength(release) + 1;
+    expect(w.args).toBe(`1, "${release}\\n", ${len}`);
+    expect(w.result).toEqual({ value: String(len) });
+    expect(evs.indexOf(out[0]!)).toBeLessThan(evs.indexOf(w));
+  });
+
+  it('stderr mode: [pid N] prefixes, a strace message glued inside a clone line, output of echo', async () => {
+    const evs = await parse('sh-child-stderr.trace');
+    expect(kinds(evs, 'output')).toEqual([expect.objectContaining({ text: 'hi\n' })]);
+    expect(kinds(evs, 'message')).toEqual([expect.objectContaining({ text: expect.stringMatching(/^strace: Process \d+ attached$/) })]);
+    const clone = syscalls(evs).find((e) => e.name === 'clone')!;
+    expect(clone.args).toMatch(/^child_stack=NULL, flags=CLONE_CHILD_CLEARTID\|CLONE_CHILD_SETTID\|SIGCHLD, child_tidptr=0x[0-9a-f]+$/);
+    expect(Number(clone.result!.value)).toBeGreaterThan(0);
+    expect(syscalls(evs).some((e) => typeof e.pid === 'number')).toBe(true);
+    // A resumption printed without `[pid N]` (one process left) still finds its start.
+    expect(syscalls(evs).filter((e) => e.split && e.timestamp === undefined)).toEqual([]);
+  });
+
+  it('strace -p attach/detach messages and a call strace detached from', async () => {
+    const evs = await parse('attach.trace');
+    expect(kinds(evs, 'message').map((m) => (m as { text: string }).text)).toEqual([
+      expect.stringMatching(/^strace: Process \d+ attached$/),
+      expect.stringMatching(/^strace: Process \d+ detached$/),
+    ]);
+    expect(syscalls(evs)).toEqual([expect.objectContaining({ name: 'restart_syscall', args: '<... resuming interrupted read ...>', result: null })]);
+  });
+});
+
+describe('strace lines not reproducible on demand (from strace sources)', () => {
+  it('????( <unavailable>) and `= ? <unavailable>`', async () => {
+    const evs = await parseStraceText('16820 ????( <unavailable>) = ? <unavailable>\n');
+    expect(evs).toEqual([expect.objectContaining({ kind: 'syscall', pid: 16820, name: '????', result: { value: '?', annotation: '<unavailable>' } })]);
+  });
+  it('<... resumed> without a known start is one syscall event, split, no start', async () => {
+    const evs = await parseStraceText('[pid  12] 10:00:00.000001 <... read resumed>"x", 1) = 1 <0.000010>\n');
+    expect(evs).toEqual([expect.objectContaining({ kind: 'syscall', pid: 12, name: 'read', args: '"x", 1', split: true, endTimestamp: '10:00:00.000001', duration: 0.00001 })]);
+    expect((evs[0] as SyscallEvent).timestamp).toBeUndefined();
+  });
+  it('annotations: (Timeout), (flags ...), decorations', async () => {
+    const evs = syscalls(await parseStraceText([
+      'poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)',
+      'fcntl(3, F_GETFL) = 0x8000 (flags O_RDONLY|O_LARGEFILE)',
+      'openat(AT_FDCWD</tmp>, "/etc/passwd", O_RDONLY) = 3</etc/passwd>',
+      'socket(AF_INET, SOCK_STREAM, 0) = 3<TCP:[127.0.0.1:4000->127.0.0.1:80]>',
+    ].join('\n')));
+    expect(evs.map((e) => e.result)).toEqual([
+      { value: '0', annotation: '(Timeout)' },
+      { value: '0x8000', annotation: '(flags O_RDONLY|O_LARGEFILE)' },
+      { value: '3', annotation: '</etc/passwd>' },
+      { value: '3', annotation: '<TCP:[127.0.0.1:4000->127.0.0.1:80]>' },
+    ]);
+    expect(evs[2]!.args).toBe('AT_FDCWD</tmp>, "/etc/passwd", O_RDONLY');
+  });
+  it('closing parenthesis honours strings with escapes, nesting and comments', async () => {
+    const [e] = syscalls(await parseStraceText('write(3, "a)\\"b(", 5) = 5\nx\n'));
+    expect(e!.args).toBe('3, "a)\\"b(", 5');
+    const [f] = syscalls(await parseStraceText('ioctl(1, TCGETS /* ) */, {c_iflag=ICRNL|IXON, c_cc[VMIN]=1}) = 0'));
+    expect(f!.args).toBe('1, TCGETS /* ) */, {c_iflag=ICRNL|IXON, c_cc[VMIN]=1}');
+  });
+  it('output containing parentheses and quotes inside one line', async () => {
+    const evs = await parseStraceText('write(1, "a)\\"(\\n", 5a)"(\n) = 5\n');
+    expect(evs.map((e) => e.kind)).toEqual(['output', 'syscall']);
+    expect(evs[0]).toMatchObject({ text: 'a)"(\n' });
+    expect(evs[1]).toMatchObject({ args: '1, "a)\\"(\\n", 5', result: { value: '5' } });
+  });
+  it('output of a write whose literal strace truncated (-s)', async () => {
+    const text = 'write(1, "abcd"..., 10abcdefghij) = 10\n';
+    const evs = await parseStraceText(text);
+    expect(evs.map((e) => e.kind)).toEqual(['output', 'syscall']);
+    expect(evs[0]).toMatchObject({ text: 'abcdefghij' });
+    expect(evs[1]).toMatchObject({ args: '1, "abcd"..., 10', result: { value: '10' } });
+  });
+});
+
+describe('garbage and limits', () => {
+  it('unknown lines become unparsed with text, line and reason', async () => {
+    const evs = await parseStraceText('hello world\nclose(3) = 0\n');
+    expect(evs[0]).toEqual({ kind: 'unparsed', file: '<text>', line: 1, pid: null, text: 'hello world', reason: 'expected a syscall, signal, exit or strace message' });
+    expect(evs[1]).toMatchObject({ kind: 'syscall', name: 'close', line: 2 });
+  });
+  it('lines over maxLine become unparsed, truncated, with their length', async () => {
+    const long = 'write(1, "' + 'x'.repeat(5000) + '", 5000) = 5000';
+    const evs: TraceEvent[] = [];
+    for await (const e of parseStrace([long + '\nclose(1) = 0\n'], { file: 'f', maxLine: 1000 })) evs.push(e);
+    expect(evs[0]).toMatchObject({ kind: 'unparsed', truncated: true, length: long.length, line: 1 });
+    expect(evs[1]).toMatchObject({ kind: 'syscall', name: 'close', line: 2 });
+  });
+  it('an unterminated call is unparsed, not lost', async () => {
+    const evs = await parseStraceText('read(3, "abc\n');
+    expect(evs).toEqual([expect.objectContaining({ kind: 'unparsed', text: 'read(3, "abc' })]);
+  });
+});
+
+describe('flattened traces (newlines lost when pasted from a web page)', () => {
+  it('the seed: strace uname -r glued onto one line with the program output', async () => {
+    const seed = readFileSync('/work/shared/seed/000_6a08f6980af9da7a.txt', 'utf8');
+    const start = seed.indexOf('execve("/bin/uname"');
+    const end = seed.indexOf('+++ exited with 0 +++', start) + '+++ exited with 0 +++'.length;
+    const evs = await parseStraceText(seed.slice(start, end), 'seed');
+    expect(kinds(evs, 'unparsed')).toEqual([]);
+    expect(kinds(evs, 'output')).toEqual([expect.objectContaining({ text: '4.4.0-142-generic\n' })]);
+    const sc = syscalls(evs);
+    expect(sc.length).toBe(35);
+    const w = sc.find((e) => e.name === 'write')!;
+    expect(w.args).toBe('1, "4.4.0-142-generic\\n", 18');
+    expect(w.result).toEqual({ value: '18' });
+    expect(sc.find((e) => e.name === 'uname')!.args).toBe('{sysname="Linux", nodename="master", ...}');
+    expect(kinds(evs, 'exit')).toEqual([expect.objectContaining({ how: 'exited', code: 0 })]);
+  });
+
+  it('a shell prompt glued in front becomes an unparsed event for the prefix', async () => {
+    const seed = readFileSync('/work/shared/seed/000_6a08f6980af9da7a.txt', 'utf8');
+    const start = seed.indexOf('root@master:~# strace uname -r execve(');
+    const end = seed.indexOf('+++ exited with 0 +++', start) + '+++ exited with 0 +++'.length;
+    const evs = await parseStraceText(seed.slice(start, end), 'seed');
+    expect(evs[0]).toMatchObject({ kind: 'unparsed', text: 'root@master:~# strace uname -r' });
+    expect(kinds(evs, 'unparsed')).toHaveLength(1);
+    expect(syscalls(evs)[0]).toMatchObject({ name: 'execve' });
+  });
+
+  it.each(TRACES)('%s joined with spaces gives the same events (ignoring line numbers)', async (name) => {
+    const text = fixture(name);
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    const multi = await parseStraceText(text, name);
+    const flat = await parseStraceText(lines.join(' '), name);
+    expect(withoutLines(flat)).toEqual(withoutLines(multi));
+  });
+});
+
+describe('-ff file sets', () => {
+  const ff = readdirSync(DIR).filter((n) => /^ff\.\d+$/.test(n)).map((n) => join(DIR, n));
+
+  it('detects -ff sets and finds their files', async () => {
+    expect(isStraceFfSet(ff)).toBe(true);
+    expect(isStraceFfSet([join(DIR, 'uname-plain.trace')])).toBe(false);
+    expect(isStraceFfSet(['a/x.1', 'b/x.2'])).toBe(false);
+    expect(await findStraceFfFiles(join(DIR, 'ff'))).toEqual([...ff].sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop())));
+  });
+
+  it('pid comes from the suffix; files merge in timestamp order', async () => {
+    const evs: TraceEvent[] = [];
+    for await (const e of parseStraceFiles(ff)) evs.push(e);
+    expect(kinds(evs, 'unparsed')).toEqual([]);
+    const pids = new Set(evs.map((e) => e.pid));
+    expect(pids).toEqual(new Set(ff.map((f) => Number(f.split('.').pop()))));
+    const keys = evs.map((e) => timestampKey(e.timestamp)!);
+    for (let i = 1; i < keys.length; i++) {
+      const [a, b] = [keys[i - 1]!, keys[i]!];
+      expect(a[0] < b[0] || (a[0] === b[0] && a[1] <= b[1])).toBe(true);
+    }
+    expect(syscalls(evs)[0]!.name).toBe('execve');
+  });
+
+  it('without timestamps the files follow one another', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ff-'));
+    try {
+      writeFileSync(join(dir, 'p.20'), 'getpid() = 20\n');
+      writeFileSync(join(dir, 'p.10'), 'getpid() = 10\n+++ exited with 0 +++\n');
+      const evs: TraceEvent[] = [];
+      for await (const e of parseStraceFiles([join(dir, 'p.10'), join(dir, 'p.20')])) evs.push(e);
+      expect(evs.map((e) => [e.kind, e.pid])).toEqual([['syscall', 10], ['exit', 10], ['syscall', 20]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!haveStrace)('live strace 6.1 on this machine', () => {
+  if (!haveStrace) console.warn('strace not installed: skipping the live strace tests');
+  it('parses a fresh trace of ls streamed from a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-'));
+    try {
+      const out = join(dir, 't');
+      await execa('strace', ['-f', '-tt', '-T', '-y', '-o', out, 'ls', '/']);
+      const evs: TraceEvent[] = [];
+      for await (const e of parseStrace(createReadStream(out), { file: out })) evs.push(e);
+      expect(kinds(evs, 'unparsed')).toEqual([]);
+      expect(syscalls(evs).some((e) => e.name === 'getdents64')).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
