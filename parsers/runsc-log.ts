@@ -1,0 +1,229 @@
+// Parser for gVisor's `runsc --strace --debug-log=DIR/` boot log (runsc.log.*.boot.txt), streaming.
+//
+// Every line of a runsc debug log has the glog head `I1125 14:48:48.044429    1981 file.go:561] `.
+// Lines from strace.go are the Sentry's strace of the sandboxed app (gVisor pkg/sentry/strace):
+//   [   1:   1] uname E uname(0x7f4a60c5d9a6)                      entry: [tgid: tid] comm E name(args)
+//   [   1:   1] uname X uname(0x7f.. {Release: 4.4.0, ...}) = 0 (0x0) (1.252µs)
+//   [   1:   1] uname X rseq(...) = 0 (0x0) errno=38 (invalid system call number) (44.737µs)
+// tgid and tid are in the sandbox's pid namespace; the duration is Go's time.Duration text.
+// E and X of one tid make ONE syscall event (source 'runsc'); an E whose X never comes (the task
+// died in the call, the log was cut) is emitted with result null. Events come out at their X.
+//
+// Choice, documented: the other lines of the debug log (config dump, mounts, "EXEC:", "Unsupported
+// syscall", "application exiting with exit status N") are not trace lines, but they are real
+// runtime facts, so each becomes a `message` event (text = the part after `] `). Lines without
+// the glog head (a Go panic's stack, say) are `unparsed`. Nothing is dropped.
+
+import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { readLines, DEFAULT_MAX_LINE } from './lines.js';
+import { UserError, ExitCode } from '../src/errors.js';
+import type { SyscallEvent, SyscallResult, TraceEvent } from '../src/events.js';
+
+export interface RunscLogOptions {
+  file: string;
+  maxLine?: number;
+}
+
+const GLOG = /^([DIWEF])(\d{4}) (\d{2}:\d{2}:\d{2}\.\d+)\s+(\d+) ([^\s\]]+)\] ?(.*)$/;
+const STRACE = /^\[\s*(\d+):\s*(\d+)\] (.*?) ([EX]) (\w+)\((.*)$/;
+// Exit tail. runsc 20221219 prints `%d (%#x)`, newer ones print only `%#x`; errno part on failure.
+const EXIT_TAIL = /\) = (-?\d+|0x[0-9a-f]+)(?: \((0x[0-9a-f]+)\))?(?: errno=(\d+) \((.*)\))? \(([0-9.]+(?:ns|µs|us|ms|s|m|h)[0-9.a-zµ]*)\)$/;
+
+/** Linux x86-64 errno numbers → names, for the `errno=N` that gVisor prints. */
+const ERRNO: Record<number, string> = {
+  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 7: 'E2BIG', 8: 'ENOEXEC', 9: 'EBADF',
+  10: 'ECHILD', 11: 'EAGAIN', 12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 15: 'ENOTBLK', 16: 'EBUSY', 17: 'EEXIST',
+  18: 'EXDEV', 19: 'ENODEV', 20: 'ENOTDIR', 21: 'EISDIR', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 25: 'ENOTTY',
+  26: 'ETXTBSY', 27: 'EFBIG', 28: 'ENOSPC', 29: 'ESPIPE', 30: 'EROFS', 31: 'EMLINK', 32: 'EPIPE', 33: 'EDOM',
+  34: 'ERANGE', 35: 'EDEADLK', 36: 'ENAMETOOLONG', 37: 'ENOLCK', 38: 'ENOSYS', 39: 'ENOTEMPTY', 40: 'ELOOP',
+  42: 'ENOMSG', 43: 'EIDRM', 61: 'ENODATA', 62: 'ETIME', 71: 'EPROTO', 75: 'EOVERFLOW', 84: 'EILSEQ',
+  88: 'ENOTSOCK', 89: 'EDESTADDRREQ', 90: 'EMSGSIZE', 91: 'EPROTOTYPE', 92: 'ENOPROTOOPT', 93: 'EPROTONOSUPPORT',
+  95: 'EOPNOTSUPP', 97: 'EAFNOSUPPORT', 98: 'EADDRINUSE', 99: 'EADDRNOTAVAIL', 100: 'ENETDOWN', 101: 'ENETUNREACH',
+  103: 'ECONNABORTED', 104: 'ECONNRESET', 105: 'ENOBUFS', 106: 'EISCONN', 107: 'ENOTCONN', 110: 'ETIMEDOUT',
+  111: 'ECONNREFUSED', 113: 'EHOSTUNREACH', 114: 'EALREADY', 115: 'EINPROGRESS', 116: 'ESTALE', 122: 'EDQUOT',
+  125: 'ECANCELED', 512: 'ERESTARTSYS', 513: 'ERESTARTNOINTR', 514: 'ERESTARTNOHAND', 516: 'ERESTART_RESTARTBLOCK',
+};
+
+/** Go's time.Duration text (`1.252µs`, `350ns`, `1m2.5s`) in seconds, or undefined. */
+export function goDurationSeconds(text: string): number | undefined {
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, 'µs': 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  let total = 0;
+  let rest = text;
+  while (rest.length > 0) {
+    const m = /^([0-9.]+)(ns|us|µs|ms|s|m|h)/.exec(rest);
+    if (!m) return undefined;
+    total += Number(m[1]) * unit[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return total;
+}
+
+/** Splits an argument list at its top-level commas, minding quotes and brackets. */
+export function splitTopLevel(args: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (quoted) {
+      if (c === '\\') i++;
+      else if (c === '"') quoted = false;
+    } else if (c === '"') quoted = true;
+    else if (c === '(' || c === '{' || c === '[') depth++;
+    else if (c === ')' || c === '}' || c === ']') depth--;
+    else if (c === ',' && depth === 0 && args[i + 1] === ' ') {
+      out.push(args.slice(start, i));
+      start = i + 2;
+      i++;
+    }
+  }
+  if (args.length > 0) out.push(args.slice(start));
+  return out;
+}
+
+/** X lines repeat the arguments with outputs filled in but print `...` for write buffers: merge. */
+function mergeArgs(enter: string, exit: string): string {
+  const e = splitTopLevel(enter);
+  const x = splitTopLevel(exit);
+  if (e.length !== x.length) return exit;
+  return x.map((a, i) => (a === '...' ? e[i]! : a)).join(', ');
+}
+
+interface Pending {
+  name: string;
+  args: string;
+  line: number;
+  timestamp: string;
+  comm: string;
+  seq: number;
+}
+
+export async function* parseRunscLog(
+  input: AsyncIterable<Buffer | string> | Readable,
+  opts: RunscLogOptions,
+): AsyncGenerator<TraceEvent> {
+  const file = opts.file;
+  const pending = new Map<number, Pending>();
+  let seq = 0; // strace lines seen: an E/X pair with other strace lines between them was split
+
+  const unfinished = (tid: number, p: Pending): SyscallEvent => ({
+    kind: 'syscall', source: 'runsc', file, line: p.line, pid: tid, comm: p.comm, timestamp: p.timestamp,
+    name: p.name, args: p.args, result: null,
+  });
+
+  for await (const ln of readLines(input, opts.maxLine ?? DEFAULT_MAX_LINE)) {
+    if (ln.tooLong) {
+      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text: ln.text, reason: 'line longer than the limit', truncated: true, length: ln.length };
+      continue;
+    }
+    const g = GLOG.exec(ln.text);
+    if (!g) {
+      if (ln.text.trim() === '') continue;
+      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text: ln.text, reason: 'expected a runsc debug-log line "I1125 14:48:48.044429 1981 file.go:N] ..."' };
+      continue;
+    }
+    const timestamp = g[3]!;
+    const msg = g[6]!;
+    const s = g[5]!.startsWith('strace.go:') ? STRACE.exec(msg) : null;
+    if (!s) {
+      if (g[5]!.startsWith('strace.go:')) {
+        yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, timestamp, text: ln.text, reason: 'expected "[tgid: tid] comm E|X name(args"' };
+      } else {
+        yield { kind: 'message', file, line: ln.lineNo, pid: null, timestamp, text: msg };
+      }
+      continue;
+    }
+    seq++;
+    const tid = Number(s[2]);
+    const comm = s[3]!;
+    const name = s[5]!;
+    const rest = s[6]!;
+    if (s[4] === 'E') {
+      if (!rest.endsWith(')')) {
+        yield { kind: 'unparsed', file, line: ln.lineNo, pid: tid, comm, timestamp, text: ln.text, reason: 'syscall entry without closing ")"' };
+        continue;
+      }
+      const old = pending.get(tid);
+      if (old) yield unfinished(tid, old);
+      pending.set(tid, { name, args: rest.slice(0, -1), line: ln.lineNo, timestamp, comm, seq });
+      continue;
+    }
+    const tail = EXIT_TAIL.exec(rest);
+    if (!tail) {
+      yield { kind: 'unparsed', file, line: ln.lineNo, pid: tid, comm, timestamp, text: ln.text, reason: 'syscall exit without "= value (duration)"' };
+      continue;
+    }
+    const exitArgs = rest.slice(0, tail.index);
+    const result: SyscallResult = { value: tail[1]! };
+    if (tail[2] !== undefined) result.annotation = `(${tail[2]})`;
+    if (tail[3] !== undefined) {
+      const n = Number(tail[3]);
+      result.errno = ERRNO[n] ?? `errno=${n}`;
+      result.errnoMessage = tail[4]!;
+    }
+    const duration = goDurationSeconds(tail[5]!);
+    const p = pending.get(tid);
+    let ev: SyscallEvent;
+    if (p && p.name === name) {
+      pending.delete(tid);
+      ev = {
+        kind: 'syscall', source: 'runsc', file, line: p.line, pid: tid, comm, timestamp: p.timestamp,
+        name, args: mergeArgs(p.args, exitArgs), result, endTimestamp: timestamp, endLine: ln.lineNo,
+      };
+      if (seq !== p.seq + 1) ev.split = true;
+    } else {
+      if (p) {
+        pending.delete(tid);
+        yield unfinished(tid, p);
+      }
+      // An exit whose entry is not in this log (the log starts mid-call).
+      ev = { kind: 'syscall', source: 'runsc', file, line: ln.lineNo, pid: tid, comm, timestamp, name, args: exitArgs, result };
+    }
+    if (duration !== undefined) ev.duration = duration;
+    yield ev;
+  }
+  for (const [tid, p] of pending) yield unfinished(tid, p);
+}
+
+/** Every `*.boot.txt` log in a `--debug-log=DIR/` directory, oldest first (names hold the time). */
+export async function runscBootLogs(dir: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new UserError(`cannot read runsc debug-log directory ${dir}: ${(e as Error).message}`, ExitCode.Usage);
+  }
+  const boots = names.filter((n) => n.endsWith('.boot.txt')).sort();
+  if (boots.length === 0) {
+    throw new UserError(`no runsc boot log (*.boot.txt) in ${dir}`, ExitCode.Usage, 'run runsc with --strace --debug-log=DIR/ (trailing slash: one file per command)');
+  }
+  return boots.map((n) => join(dir, n));
+}
+
+/** Events of every boot log in the directory, one file after the other. */
+export async function* parseRunscLogDir(dir: string, maxLine?: number): AsyncGenerator<TraceEvent> {
+  yield* parseRunscLogFiles(await runscBootLogs(dir), maxLine);
+}
+
+/** Events of the given boot logs, one file after the other (runners hand over their list). */
+export async function* parseRunscLogFiles(paths: string[], maxLine?: number): AsyncGenerator<TraceEvent> {
+  for (const path of paths) {
+    const opts: RunscLogOptions = { file: path };
+    if (maxLine !== undefined) opts.maxLine = maxLine;
+    yield* parseRunscLog(createReadStream(path), opts);
+  }
+}
+
+/** The kernel release the sandboxed app saw: `Release:` in the first completed uname's exit. */
+export async function kernelReleaseFromRunsc(events: AsyncIterable<TraceEvent> | Iterable<TraceEvent>): Promise<string | null> {
+  for await (const e of events) {
+    if (e.kind !== 'syscall' || e.name !== 'uname' || e.result === null) continue;
+    const m = /\bRelease: ([^,}]+)/.exec(e.args);
+    if (m) return m[1]!.trim();
+  }
+  return null;
+}

@@ -1,0 +1,335 @@
+// Splits a whole-run perf trace into the workload's syscalls and the runtime's, per host process.
+//
+// Rules, from real runs on this machine (perf 6.1, runc 1.1, runsc 20221219 ptrace platform):
+// - Process tree: `sched:sched_process_fork` events when the trace has them (host pids, always
+//   right); else clone/clone3/fork/vfork return values. Inside a pid namespace (runc init, the
+//   runsc gofer) those values are namespace-local and perf prints them empty, so a child whose
+//   parent is still unknown is matched, oldest first, with a clone whose child was not shown.
+//   The child side of clone (its first line: an exit with no entry, value 0 or empty) is not a
+//   call and is counted nowhere.
+// - host/runc/crun: the workload is the first process that successfully execs the command's
+//   basename (perf shows the new comm on the exec's exit line; comm is cut to 14 characters),
+//   from that exec on, plus every process it creates after it. With `workloadPids`, only those
+//   pids and their descendants are searched (the wrapper shell or strace may share the name).
+// - runsc: the app runs in ptrace stubs: processes the Sentry creates (comm `exe`) whose syscalls
+//   are stopped by PTRACE_SYSEMU and so show in perf only as exits with no entry. A process with
+//   any such exit (besides its clone return) is a stub running the app. Measured for `uname -r`:
+//   one stub, 20 app syscalls (19 calls + its clone return), none entered the host kernel.
+// - `entered` counts calls whose entry the kernel saw. The first exec of the process perf starts
+//   is the exception: its entry comes before perf enables its events, so it counts as entered.
+
+import type { SyscallEvent, TraceEvent } from './events.js';
+import { lostEvents } from '../parsers/perf-trace.js';
+
+export type Runtime = 'host' | 'runc' | 'crun' | 'runsc';
+
+export interface AttributionHint {
+  runtime: Runtime;
+  command: string[];
+  /** Host pids whose descendants hold the workload (container init, runsc sandbox, host strace). */
+  workloadPids?: number[];
+}
+
+export interface HostKernelView {
+  workload: { syscall: string; calls: number; entered: number }[];
+  runtime: { syscall: string; calls: number }[];
+  processes: { pid: number; comm: string; role: 'workload' | 'runtime'; what: string }[];
+  /** Events perf reported lost (`LOST N events!`): counts may then be short. */
+  lostEvents: number;
+}
+
+const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
+const EXECS = new Set(['execve', 'execveat']);
+
+interface Counts {
+  calls: number;
+  entered: number;
+}
+
+interface Segment {
+  /** Event index where this segment (the tid's life since its last exec) starts. */
+  start: number;
+  counts: Map<string, Counts>;
+}
+
+interface Proc {
+  tid: number;
+  comm: string;
+  firstIndex: number;
+  parent?: number;
+  /** Event index at which the parent link was made (the fork). */
+  bornAt?: number;
+  segments: Segment[];
+  execs: { index: number; comm: string; filename?: string }[];
+  /** Exits with no entry, not counting the clone return and the root's first exec. */
+  noEntry: number;
+  calls: number;
+  entered: number;
+  seenAny: boolean;
+}
+
+const FORK_TP = /^sched:sched_process_fork\(parent_comm: ".*", parent_pid: (\d+)[^,]*, child_comm: ".*", child_pid: (\d+)/;
+const EXEC_TP = /^sched:sched_process_exec\(filename: "(.*)", pid: (\d+)/;
+
+function basename(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i === -1 ? p : p.slice(i + 1);
+}
+
+function add(map: Map<string, Counts>, name: string, entered: boolean): void {
+  const c = map.get(name) ?? { calls: 0, entered: 0 };
+  c.calls++;
+  if (entered) c.entered++;
+  map.set(name, c);
+}
+
+export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hint: AttributionHint): Promise<HostKernelView> {
+  const procs = new Map<number, Proc>();
+  let rootTid: number | null = null;
+  let index = 0;
+  let lost = 0;
+  const execFilename = new Map<number, string>(); // from sched_process_exec, waiting for the exec's exit
+  // Clones whose child pid perf did not show, and children whose parent is not known yet.
+  const unmatchedParents: { tid: number; value: number | null }[] = [];
+  let forkEvents = false; // sched_process_fork seen: the tree needs no guessing
+  const orphans: number[] = [];
+
+  const proc = (tid: number, comm: string | undefined): Proc => {
+    let p = procs.get(tid);
+    if (!p) {
+      p = { tid, comm: comm ?? '', firstIndex: index, segments: [{ start: index, counts: new Map() }], execs: [], noEntry: 0, calls: 0, entered: 0, seenAny: false };
+      procs.set(tid, p);
+    }
+    if (comm && !/^:\d+$/.test(comm)) p.comm = comm; // `:1234` is perf's name before it learns the comm
+    return p;
+  };
+  const link = (child: number, parent: number, authoritative: boolean): void => {
+    if (child === parent) return;
+    const c = proc(child, undefined);
+    if (c.parent !== undefined && !authoritative) return;
+    c.parent = parent;
+    c.bornAt ??= index;
+    const o = orphans.indexOf(child);
+    if (o !== -1) orphans.splice(o, 1);
+  };
+
+  for await (const e of events) {
+    index++;
+    if (e.kind === 'message') {
+      const n = lostEvents(e);
+      if (n !== null) lost += n;
+      const f = FORK_TP.exec(e.text);
+      if (f) {
+        forkEvents = true;
+        link(Number(f[2]), Number(f[1]), true);
+      }
+      const x = EXEC_TP.exec(e.text);
+      if (x) execFilename.set(Number(x[2]), x[1]!);
+      continue;
+    }
+    if (e.kind !== 'syscall' || e.pid === null) continue;
+    const s: SyscallEvent = e;
+    const tid = s.pid!;
+    rootTid ??= tid; // the first syscall line is the process perf started
+    const p = proc(tid, s.comm);
+    const first = !p.seenAny;
+    p.seenAny = true;
+    const value = s.result?.value;
+
+    // The child side of clone: the tid's first line, an exit the kernel never saw enter.
+    if (first && CLONES.has(s.name) && s.enteredKernel === false && (value === '0' || value === '')) {
+      if (p.parent === undefined && !forkEvents) {
+        const exact = unmatchedParents.findIndex((u) => u.value === tid);
+        const u = unmatchedParents.splice(exact === -1 ? 0 : exact, 1)[0];
+        if (u) link(tid, u.tid, false);
+        else orphans.push(tid);
+      }
+      continue;
+    }
+    let entered = s.enteredKernel !== false;
+    const rootExec = tid === rootTid && first && EXECS.has(s.name);
+    if (rootExec) entered = true; // entered before perf enabled its events (enable_on_exec)
+    if (!entered) p.noEntry++;
+
+    if (CLONES.has(s.name) && s.result !== null && s.enteredKernel !== false && !s.result.errno && value !== '0' && !forkEvents) {
+      // perf prints a child pid only for a thread it knows: inside a pid namespace it prints
+      // nothing, or a namespace-local pid that may name an unrelated thread. Trust a value only
+      // when it names a child waiting for its parent; else pair with the oldest such child.
+      const v = /^\d+$/.test(value ?? '') ? Number(value) : null;
+      const o = v === null ? -1 : orphans.indexOf(v);
+      if (o !== -1) link(v!, tid, false);
+      else if (v !== null && !procs.has(v) && orphans.length === 0) unmatchedParents.push({ tid, value: v });
+      else if (orphans.length > 0) link(orphans[0]!, tid, false);
+      else unmatchedParents.push({ tid, value: v });
+    }
+
+    const exec = EXECS.has(s.name) && value === '0';
+    if (exec) {
+      const filename = execFilename.get(tid);
+      execFilename.delete(tid);
+      p.execs.push({ index, comm: s.comm ?? '', ...(filename !== undefined ? { filename } : {}) });
+      p.segments.push({ start: index, counts: new Map() });
+    }
+    add(p.segments[p.segments.length - 1]!.counts, s.name, entered);
+    p.calls++;
+    if (entered) p.entered++;
+  }
+
+  // Scope: where the workload may be.
+  const children = new Map<number, number[]>();
+  for (const p of procs.values()) {
+    if (p.parent === undefined) continue;
+    const list = children.get(p.parent) ?? [];
+    list.push(p.tid);
+    children.set(p.parent, list);
+  }
+  const descendants = (roots: number[], after?: number): Set<number> => {
+    const out = new Set<number>();
+    const stack = [...roots];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (out.has(t)) continue;
+      out.add(t);
+      for (const c of children.get(t) ?? []) {
+        const cp = procs.get(c)!;
+        if (after === undefined || (cp.bornAt ?? cp.firstIndex) > after) stack.push(c);
+      }
+    }
+    return out;
+  };
+  const scope = hint.workloadPids && hint.workloadPids.length > 0 ? descendants(hint.workloadPids) : new Set(procs.keys());
+
+  // workloadFrom: tid -> event index from which its calls are the workload's.
+  const workloadFrom = new Map<number, number>();
+  let stubs = 0;
+  if (hint.runtime === 'runsc') {
+    for (const p of procs.values()) {
+      // Measured: a Go thread may show a stray exit without entry (perf ordering), and the
+      // Sentry's seccomp probe child has one trapped call; the app's stub has almost only those.
+      if (scope.has(p.tid) && p.noEntry > p.entered) {
+        workloadFrom.set(p.tid, 0);
+        stubs++;
+      }
+    }
+  } else {
+    const want = basename(hint.command[0] ?? '').slice(0, 14);
+    let best: { tid: number; index: number } | null = null;
+    for (const p of procs.values()) {
+      if (!scope.has(p.tid)) continue;
+      for (const x of p.execs) {
+        const hit = x.filename !== undefined ? basename(x.filename) === basename(hint.command[0] ?? '') : x.comm.slice(0, 14) === want;
+        if (hit && (best === null || x.index < best.index)) best = { tid: p.tid, index: x.index };
+      }
+    }
+    if (best) {
+      for (const t of descendants([best.tid], best.index)) workloadFrom.set(t, t === best.tid ? best.index : 0);
+    }
+  }
+
+  const workload = new Map<string, Counts>();
+  const runtime = new Map<string, Counts>();
+  const merge = (into: Map<string, Counts>, from: Map<string, Counts>) => {
+    for (const [name, c] of from) {
+      const t = into.get(name) ?? { calls: 0, entered: 0 };
+      t.calls += c.calls;
+      t.entered += c.entered;
+      into.set(name, t);
+    }
+  };
+  for (const p of procs.values()) {
+    const from = workloadFrom.get(p.tid);
+    for (const seg of p.segments) {
+      if (hint.runtime === 'runsc' && from !== undefined) {
+        // In a stub, the app's calls are the trapped ones; calls that entered are the Sentry's
+        // own work done in the stub's address space (injected syscalls): runtime.
+        for (const [name, c] of seg.counts) {
+          if (c.calls > c.entered) merge(workload, new Map([[name, { calls: c.calls - c.entered, entered: 0 }]]));
+          if (c.entered > 0) merge(runtime, new Map([[name, { calls: c.entered, entered: c.entered }]]));
+        }
+      } else merge(from !== undefined && seg.start >= from ? workload : runtime, seg.counts);
+    }
+  }
+
+  const sentry = sentryOf(procs, workloadFrom, hint.runtime);
+  const processes = [...procs.values()]
+    .sort((a, b) => a.firstIndex - b.firstIndex)
+    .map((p) => {
+      const role: 'workload' | 'runtime' = workloadFrom.has(p.tid) ? 'workload' : 'runtime';
+      return { pid: p.tid, comm: p.comm, role, what: describe(p, role, procs, rootTid, hint, sentry, workloadFrom) };
+    });
+
+  const sorted = (m: Map<string, Counts>) => [...m.entries()].sort((a, b) => b[1].calls - a[1].calls || a[0].localeCompare(b[0]));
+  return {
+    workload: sorted(workload).map(([syscall, c]) => ({ syscall, calls: c.calls, entered: c.entered })),
+    runtime: sorted(runtime).map(([syscall, c]) => ({ syscall, calls: c.calls })),
+    processes,
+    lostEvents: lost,
+  };
+}
+
+/** The Sentry: the nearest ancestor of a runsc stub that exec'd (runsc re-execs /proc/self/exe). */
+function sentryOf(procs: Map<number, Proc>, workloadFrom: Map<number, number>, runtime: Runtime): number | null {
+  if (runtime !== 'runsc') return null;
+  for (const tid of workloadFrom.keys()) {
+    let t = procs.get(tid)?.parent;
+    while (t !== undefined) {
+      const p = procs.get(t)!;
+      if (p.execs.length > 0) return t;
+      t = p.parent;
+    }
+  }
+  return null;
+}
+
+function isDescendant(procs: Map<number, Proc>, tid: number, ancestor: number): boolean {
+  let t = procs.get(tid)?.parent;
+  while (t !== undefined) {
+    if (t === ancestor) return true;
+    t = procs.get(t)?.parent;
+  }
+  return false;
+}
+
+/** What a process is, from what the trace shows of it: never a guess from its name alone. */
+function describe(
+  p: Proc, role: 'workload' | 'runtime', procs: Map<number, Proc>, rootTid: number | null,
+  hint: AttributionHint, sentry: number | null, workloadFrom: Map<number, number>,
+): string {
+  const from = workloadFrom.get(p.tid);
+  let calls = 0;
+  let entered = 0;
+  for (const seg of p.segments) {
+    if (role === 'workload' && from !== undefined && seg.start < from) continue;
+    for (const c of seg.counts.values()) {
+      calls += c.calls;
+      entered += c.entered;
+    }
+  }
+  const since = role === 'workload' && from !== undefined && from > 0 && p.calls > calls ? ' from its exec on' : '';
+  const counted = `${calls} calls${since}, ${entered} entered the host kernel`;
+  const parent = p.parent !== undefined ? procs.get(p.parent) : undefined;
+  const child = parent ? `child of ${parent.tid} (${parent.comm})` : 'parent not in trace';
+  const exec = p.execs.length > 0 ? `exec'd ${p.execs.map((x) => x.filename ?? x.comm).join(', then ')}` : null;
+  if (role === 'workload') {
+    if (hint.runtime === 'runsc') {
+      return `ptrace stub running the app: ${calls - entered} calls trapped by PTRACE_SYSEMU (exits with no entry: never ran in the host kernel); ${entered} entered (Sentry work in the stub)`;
+    }
+    if (from! > 0) return `the command (${exec}); ${counted}`;
+    return `created by the command, ${child}; ${counted}`;
+  }
+  const parts: string[] = [];
+  if (p.tid === rootTid) parts.push('the process perf started');
+  else parts.push(child);
+  if (p.tid === sentry) parts.unshift('gVisor Sentry (runsc-sandbox boot: the parent of the app\'s stub)');
+  else if (sentry !== null && isDescendant(procs, p.tid, sentry)) {
+    parts.unshift(p.execs.length > 0 ? 'helper process forked by the Sentry' : 'Sentry thread or stub-spawning process');
+  } else if (hint.runtime === 'runsc' && sentry !== null && p.execs.some((x) => (x.filename ?? '').endsWith('/proc/self/exe') || x.comm === 'exe')) {
+    // Measured (debug log PIDs): runsc re-execs itself twice as the gofer, outside the Sentry's tree.
+    parts.unshift('gVisor gofer (runsc-gofer: the runsc re-exec that is not the Sentry)');
+  } else if (/^runc:\[2:INIT\]/.test(p.comm)) parts.unshift('runc init (runc:[2:INIT])');
+  else if (/^runc:\[\d:/.test(p.comm)) parts.unshift(`runc nsexec stage (${p.comm})`);
+  else if (p.comm === 'strace') parts.unshift('strace');
+  if (exec) parts.push(exec);
+  parts.push(counted);
+  return parts.join('; ');
+}
