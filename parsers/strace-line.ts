@@ -381,7 +381,8 @@ function scanCall(s: string, name: string, start: number, final: boolean): CallS
         return r;
       }
       // `3</etc/passwd>`, `AT_FDCWD</tmp>`: a decoration may hold brackets of its own.
-      if (j > start && isAlnum(s.charCodeAt(j - 1)) && s.charCodeAt(j + 1) !== LT) {
+      const before = s.charCodeAt(j - 1);
+      if (j > start && (isAlnum(before) || (before === SLASH && s.charCodeAt(j - 2) === STAR)) && s.charCodeAt(j + 1) !== LT) {
         const e = angleEnd(s, j);
         if (e > 0) j = e - 1;
       }
