@@ -4,6 +4,9 @@
 export interface LiveResource {
   /** For messages: which environment / container. */
   label: string;
+  /** The run's private temp dir and container id (null on host), for diagnostics and tests. */
+  tempDir: string;
+  containerId: string | null;
   /** Idempotent: deletes the container, kills the processes, removes the temp files. */
   teardown(reason: 'interrupted' | 'exit'): Promise<void>;
 }

@@ -102,6 +102,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
 
   const unregister = register({
     label: `${env.name} (${id})`,
+    tempDir,
+    containerId: runtime ? id : null,
     teardown: async (reason) => {
       if (reason === 'interrupted') stopReason ??= 'interrupt';
       await dispose();
