@@ -10,9 +10,10 @@
 // died in the call, the log was cut) is emitted with result null. Events come out at their X.
 //
 // Choice, documented: the other lines of the debug log (config dump, mounts, "EXEC:", "Unsupported
-// syscall", "application exiting with exit status N") are not trace lines, but they are real
-// runtime facts, so each becomes a `message` event (text = the part after `] `). Lines without
-// the glog head (a Go panic's stack, say) are `unparsed`. Nothing is dropped.
+// syscall") are not trace lines, but they are real runtime facts, so each becomes a `message`
+// event (text = the part after `] `), except boot.go's "application exiting with exit status N /
+// killed by signal N", which becomes an `exit` event. Lines without the glog head (a Go panic's
+// stack, say) are `unparsed`. Nothing is dropped.
 
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -31,6 +32,15 @@ const GLOG = /^([DIWEF])(\d{4}) (\d{2}:\d{2}:\d{2}\.\d+)\s+(\d+) ([^\s\]]+)\] ?(
 const STRACE = /^\[\s*(\d+):\s*(\d+)\] (.*?) ([EX]) (\w+)\((.*)$/;
 // Exit tail. runsc 20221219 prints `%d (%#x)`, newer ones print only `%#x`; errno part on failure.
 const EXIT_TAIL = /\) = (-?\d+|0x[0-9a-f]+)(?: \((0x[0-9a-f]+)\))?(?: errno=(\d+) \((.*)\))? \(([0-9.]+(?:ns|µs|us|ms|s|m|h)[0-9.a-zµ]*)\)$/;
+
+// boot.go's last word on the container's init: `application exiting with exit status 1` or
+// `application exiting with killed by signal 11`. It becomes an `exit` event (pid null: the container).
+const APP_EXIT = /^application exiting with (?:exit status (\d+)|killed by signal (\d+))$/;
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE',
+  9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM',
+  24: 'SIGXCPU', 25: 'SIGXFSZ', 31: 'SIGSYS',
+};
 
 /** Linux x86-64 errno numbers → names, for the `errno=N` that gVisor prints. */
 const ERRNO: Record<number, string> = {
@@ -133,7 +143,15 @@ export async function* parseRunscLog(
       if (g[5]!.startsWith('strace.go:')) {
         yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, timestamp, text: ln.text, reason: 'expected "[tgid: tid] comm E|X name(args"' };
       } else {
-        yield { kind: 'message', file, line: ln.lineNo, pid: null, timestamp, text: msg };
+        const end = APP_EXIT.exec(msg);
+        if (end && end[1] !== undefined) {
+          yield { kind: 'exit', file, line: ln.lineNo, pid: null, timestamp, how: 'exited', code: Number(end[1]) };
+        } else if (end) {
+          const n = Number(end[2]);
+          yield { kind: 'exit', file, line: ln.lineNo, pid: null, timestamp, how: 'killed', signal: SIGNALS[n] ?? `SIG${n}` };
+        } else {
+          yield { kind: 'message', file, line: ln.lineNo, pid: null, timestamp, text: msg };
+        }
       }
       continue;
     }
