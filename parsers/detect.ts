@@ -12,10 +12,10 @@ const RUNSC = /^[DIWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^\s\]]+:\d+\] /;
 const PERF = /^\s*(?:\d+\.\d+|\?) \((?:\s*\d+\.\d+ ms|\s*)\): |^LOST \d+ events!$/;
 // strace -c table: its header and its dashed rule.
 const STRACE_C = /^% time\s+seconds\s+usecs\/call\s+calls\s+errors\s+syscall\s*$|^-{6} -{11} -{11} -{9} -{9} -{10,}/;
-// strace: optional `[pid N] ` or `N ` prefix, optional timestamp, then a call, a resume, a
-// signal, an exit, or strace's own message.
+// strace: optional `[pid N] ` or `N ` prefix (with -Y's `<comm>`), optional timestamp, -n's
+// `[ 59] `, -i's `[00007f..] `, then a call, a resume, a signal, an exit, or strace's own message.
 const STRACE =
-  /^(?:\[pid\s+\d+\] |\d+\s+)?(?:\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+|\d+\.\d+\s+)?(?:\[[0-9a-f?]+\] )?(?:[a-z_][a-z0-9_]*\(|<\.\.\. [a-z_0-9]+ resumed>|\+\+\+ (?:exited|killed)|--- SIG|\? \(|<detached)|^strace: /;
+  /^\s*(?:\[pid\s+\d+(?:<[^>]*>)?\] |\d+(?:<[^>]*>)?\s+)?(?:\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+|\d+\.\d+\s+)?(?:\[\s*\d+\] )?(?:\[[0-9a-f?]+\] )?(?:[a-z_][a-z0-9_]*\(|<\.\.\. [a-z_0-9]+ resumed>|\+\+\+ (?:exited|killed)|--- SIG|\? \(|<detached)|^strace: /;
 
 const ORDER: DetectedFormat[] = ['runsc', 'perf', 'strace-c', 'strace'];
 
