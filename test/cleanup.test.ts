@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { runEnvironment } from '../src/runners/run.js';
+import { runEnvironment as realRun } from '../src/runners/run.js';
 import { cleanupAll, installSignalCleanup, liveResources } from '../src/runners/registry.js';
 import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
 
@@ -68,7 +68,8 @@ async function defaultRootIds(): Promise<string[]> {
   const ids: string[] = [];
   for (const bin of ['runc', 'runsc']) {
     if (!has(bin) || !isRoot) continue;
-    const r = await execa(bin, ['list', '-q'], { reject: false });
+    const r = await execa(bin, ['list', bin === 'runsc' ? '-quiet' : '-q'], { reject: false });
+    expect(r.exitCode, `${bin} list: ${r.stderr}`).toBe(0);
     ids.push(...String(r.stdout).split('\n').filter((l) => l.startsWith('trace-compare-')));
   }
   return ids;
@@ -77,6 +78,17 @@ async function defaultRootIds(): Promise<string[]> {
 afterEach(async () => {
   expect(liveResources()).toEqual([]);
   expect(await defaultRootIds()).toEqual([]);
+});
+
+// Outcomes are disposed after each test even when an assertion failed half-way.
+const outcomes: RunOutcome[] = [];
+async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Promise<RunOutcome> {
+  const o = await realRun(env, opts);
+  outcomes.push(o);
+  return o;
+}
+afterEach(async () => {
+  for (const o of outcomes.splice(0)) await o.dispose();
 });
 
 const binOf = (e: EnvironmentSpec) => (e.runtime === 'host' ? null : e.runtime);

@@ -10,6 +10,7 @@ import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime } from '.
 import { inspectExecutable, sharedLibraries } from '../src/runners/elf.js';
 import { runEnvironment, probeKernelRelease } from '../src/runners/run.js';
 import { UserError, ExitCode } from '../src/errors.js';
+import { liveResources } from '../src/runners/registry.js';
 import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -194,6 +195,19 @@ describe('exit codes and files', () => {
   });
 });
 
+describe('errors before the run', () => {
+  it.skipIf(!!reasons.runc)('a command not on this host is a UserError and nothing stays registered', async () => {
+    const err = await runEnvironment(RUNC, { command: ['no-such-command-xyz'], timeoutMs: 10_000, tracePerf: false })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toContain('no-such-command-xyz');
+    expect(liveResources()).toEqual([]);
+  });
+  it('an empty command is a usage error', async () => {
+    await expect(runEnvironment(HOST, { command: [], timeoutMs: 1000, tracePerf: false })).rejects.toBeInstanceOf(UserError);
+  });
+});
+
 describe('a user rootfs is used as-is and not modified', () => {
   let rootfs = '';
   const snapshot = (dir: string): string[] => {
@@ -264,7 +278,8 @@ describe('concurrent runs share nothing', () => {
 describe('default runtime roots stay empty', () => {
   for (const [bin, reason] of [['runc', reasons.runc], ['runsc', reasons.runsc]] as const) {
     it.skipIf(!!reason)(`${bin} list -q`, async () => {
-      const r = await execa(bin, ['list', '-q'], { reject: false });
+      const r = await execa(bin, ['list', bin === 'runsc' ? '-quiet' : '-q'], { reject: false });
+      expect(r.exitCode, `${bin} list: ${r.stderr}`).toBe(0);
       expect(String(r.stdout).split('\n').filter((l) => l.startsWith('trace-compare-'))).toEqual([]);
     });
   }
