@@ -22,3 +22,6 @@ export function markdownTable(head: string[], rows: string[][], align?: ('l' | '
   const line = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
   return [line(head), `|${sep.map((s) => ` ${s} `).join('|')}|`, ...rows.map(line)].join('\n') + '\n';
 }
+
+/** cli-table3 borders without a rule between every row: long syscall tables stay readable. */
+export const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };

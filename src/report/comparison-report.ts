@@ -4,7 +4,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { syscallUnion, type Comparison, type EnvironmentReport } from '../compare.js';
-import { makeChalk, markdownTable, type ReportFormat } from '../format.js';
+import { COMPACT, makeChalk, markdownTable, type ReportFormat } from '../format.js';
 
 export function renderComparison(c: Comparison, format: ReportFormat): string {
   if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
@@ -48,6 +48,7 @@ export function renderComparison(c: Comparison, format: ReportFormat): string {
     head: sysHead.map((h) => chalk.bold(h)),
     colAligns: sysHead.map((_, i) => (i === 0 ? 'left' : 'right')),
     style: { head: [], border: [] },
+    chars: COMPACT,
   });
   sysTable.push(...sysRows);
   const title = c.command ? chalk.bold(`$ ${c.command.join(' ')}`) + '\n' : '';
@@ -79,11 +80,17 @@ export function findingsOf(c: Comparison): string[] {
     );
     if (e.hostKernel) {
       const n = e.hostKernel.syscalls.reduce((s, r) => s + r.calls, 0);
-      const roles = [...new Set(e.hostKernel.processes.filter((p) => p.role === 'runtime').map((p) => p.what))];
-      if (n > 0) out.push(`${e.name}: the runtime itself made ${n} host syscalls${roles.length ? ` (${listOf(roles)})` : ''}.`);
+      const runtime = e.hostKernel.processes.filter((p) => p.role === 'runtime');
+      if (n > 0) out.push(`${e.name}: the runtime and tracers themselves made ${n} host syscalls in ${runtime.length} processes (${commCounts(runtime)}).`);
     }
   }
   return out;
+}
+
+function commCounts(processes: { comm: string }[]): string {
+  const n = new Map<string, number>();
+  for (const p of processes) n.set(p.comm, (n.get(p.comm) ?? 0) + 1);
+  return [...n].map(([comm, k]) => (k > 1 ? `${comm} ×${k}` : comm)).join(', ');
 }
 
 function listOf(items: string[], max = 8): string {

@@ -2,7 +2,7 @@
 
 import Table from 'cli-table3';
 import type { Summary, SummaryRow } from '../summary.js';
-import { markdownTable, makeChalk, type ReportFormat } from '../format.js';
+import { COMPACT, markdownTable, makeChalk, type ReportFormat } from '../format.js';
 
 export function renderSummary(summary: Summary, format: ReportFormat): string {
   if (format === 'json') return JSON.stringify(summary, null, 2) + '\n';
@@ -26,6 +26,7 @@ export function renderSummary(summary: Summary, format: ReportFormat): string {
     head: head.map((h) => chalk.bold(h)),
     colAligns: align.map((a) => (a === 'r' ? 'right' : 'left')),
     style: { head: [], border: [] },
+    chars: COMPACT,
   });
   for (const r of rows) table.push(r);
   table.push(total.map((c) => chalk.bold(c)));
