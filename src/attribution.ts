@@ -13,8 +13,11 @@
 //   pids and their descendants are searched (the wrapper shell or strace may share the name).
 // - runsc: the app runs in ptrace stubs: processes the Sentry creates (comm `exe`) whose syscalls
 //   are stopped by PTRACE_SYSEMU and so show in perf only as exits with no entry. A process with
-//   any such exit (besides its clone return) is a stub running the app. Measured for `uname -r`:
-//   one stub, 20 app syscalls (19 calls + its clone return), none entered the host kernel.
+//   more such exits than entered calls is a stub running the app (a Go thread may show a stray
+//   one; the Sentry's seccomp-probe child shows one trapped sched_yield among ~66 real calls).
+//   In a stub, trapped calls are the app's; calls that entered are the Sentry's work (runtime).
+//   Measured for busybox `uname -r`: one stub, 20 trapped calls, the same names and counts as the
+//   Sentry's own --strace of the app; 0 entered the host kernel.
 // - `entered` counts calls whose entry the kernel saw. The first exec of the process perf starts
 //   is the exception: its entry comes before perf enables its events, so it counts as entered.
 
