@@ -55,13 +55,18 @@ function digitsEnd(s: string, i: number): number {
 
 /** End of a `"..."` literal starting at i (the quote), past the closing quote; -1 if unterminated. */
 function stringEnd(s: string, i: number): number {
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === BSLASH) j++;
-    else if (c === QUOTE) return j + 1;
+  // indexOf is native and fast; a quote preceded by an odd run of backslashes is escaped.
+  for (let q = s.indexOf('"', i + 1); q >= 0; q = s.indexOf('"', q + 1)) {
+    let b = q - 1;
+    while (b > i && s.charCodeAt(b) === BSLASH) b--;
+    if (((q - 1 - b) & 1) === 0) return q + 1;
   }
   return -1;
 }
+
+/** Characters scanCall must look at; everything else is skipped with one table lookup. */
+const SPECIAL = new Uint8Array(128);
+for (const c of '"()[]{}</,s') SPECIAL[c.charCodeAt(0)] = 1;
 
 /** End of a `<...>` decoration starting at i (`3</etc/passwd>`, `<TCP:[a->b]>`), or -1. */
 function angleEnd(s: string, i: number): number {
@@ -139,7 +144,9 @@ function parsePrefix(s: string, i: number, p: Prefix): number {
         if (e >= 0 && s.charCodeAt(e) === SP) { comm = s.slice(d + 1, e - 1); j = e; } else j = -1;
       }
       if (j >= 0) {
-        p.pid = Number(s.slice(i, d));
+        let pid = 0;
+        for (let k = i; k < d; k++) pid = pid * 10 + (s.charCodeAt(k) - 0x30);
+        p.pid = pid;
         if (comm !== undefined) p.comm = comm;
         i = skipSpaces(s, j);
       }
@@ -235,32 +242,61 @@ function matchOutput(s: string, i: number, exp: Expected, final: boolean): numbe
   return final ? -1 : 'more';
 }
 
-/** Parses `= value [ERRNO (msg)] [annotation] [<duration>]` at i (just past the `)`). */
-function parseResult(s: string, i: number): { result: SyscallResult; duration?: number; end: number } | null {
+/** `<0.000012>` at i: its end, or -1. Sets `durationOut`. */
+let durationOut = 0;
+function durationEnd(s: string, i: number): number {
+  const a = digitsEnd(s, i + 1);
+  if (a === i + 1 || s.charCodeAt(a) !== DOT) return -1;
+  const b = digitsEnd(s, a + 1);
+  if (b === a + 1 || s.charCodeAt(b) !== GT) return -1;
+  // By hand: Number(slice) costs more than the rest of the line.
+  let whole = 0;
+  for (let k = i + 1; k < a; k++) whole = whole * 10 + (s.charCodeAt(k) - 0x30);
+  let frac = 0;
+  let scale = 1;
+  for (let k = a + 1; k < b; k++) { frac = frac * 10 + (s.charCodeAt(k) - 0x30); scale *= 10; }
+  durationOut = b - a - 1 <= 9 && a - i - 1 <= 9 ? whole + frac / scale : Number(s.slice(i + 1, b));
+  return b + 1;
+}
+
+/** Scratch outputs of parseResult (one call at a time; avoids an object per line). */
+let resultOut: SyscallResult = { value: '' };
+let resultDuration: number | undefined;
+
+/** Parses `= value [ERRNO (msg)] [annotation] [<duration>]` at i (just past the `)`); returns the end or -1. */
+function parseResult(s: string, i: number): number {
   i = skipSpaces(s, i);
-  if (s.charCodeAt(i) !== EQ || s.charCodeAt(i + 1) !== SP) return null;
+  if (s.charCodeAt(i) !== EQ || s.charCodeAt(i + 1) !== SP) return -1;
   i += 2;
   let j = i;
   while (j < s.length) {
     const c = s.charCodeAt(j);
-    if (isSpace(c) || c === LT) break;
+    if (c === SP || c === LT || c === NL || c === TAB) break;
     j++;
   }
-  if (j === i) return null;
+  if (j === i) return -1;
   const result: SyscallResult = { value: s.slice(i, j) };
-  const notes: string[] = [];
+  resultDuration = undefined;
+  let note: string | undefined;
   if (s.charCodeAt(j) === LT) {
     const e = angleEnd(s, j);
-    if (e < 0) return null;
-    notes.push(s.slice(j, e));
+    if (e < 0) return -1;
+    note = s.slice(j, e);
     j = e;
   }
-  let duration: number | undefined;
   for (;;) {
     const k = skipSpaces(s, j);
     if (k === j || k >= s.length) break;
     const c = s.charCodeAt(k);
-    if (c === 0x45 /* E */ && result.errno === undefined && notes.length === 0 && isAlnum(s.charCodeAt(k + 1))) {
+    if (c === LT) {
+      const d = durationEnd(s, k);
+      if (d > 0) { resultDuration = durationOut; j = d; break; }
+      if (s.charCodeAt(k + 1) === DOT) break;
+      const e = angleEnd(s, k);
+      if (e < 0) break;
+      note = note === undefined ? s.slice(k, e) : note + ' ' + s.slice(k, e);
+      j = e;
+    } else if (c === 0x45 /* E */ && result.errno === undefined && note === undefined && isAlnum(s.charCodeAt(k + 1))) {
       let e = k;
       while (e < s.length && isAlnum(s.charCodeAt(e))) e++;
       result.errno = s.slice(k, e);
@@ -273,20 +309,13 @@ function parseResult(s: string, i: number): { result: SyscallResult; duration?: 
     } else if (c === LPAREN || (c === SLASH && s.charCodeAt(k + 1) === STAR)) {
       const g = c === LPAREN ? groupEnd(s, k) : s.indexOf('*/', k + 2) + 2;
       if (g <= 1) break;
-      notes.push(s.slice(k, g));
+      note = note === undefined ? s.slice(k, g) : note + ' ' + s.slice(k, g);
       j = g;
-    } else if (c === LT && s.charCodeAt(k + 1) !== DOT) {
-      const e = angleEnd(s, k);
-      if (e < 0) break;
-      const inner = s.slice(k + 1, e - 1);
-      const dEnd = timestampEnd(inner + ' ', 0);
-      if (dEnd === inner.length && inner.indexOf(':') < 0) { duration = Number(inner); j = e; break; }
-      notes.push(s.slice(k, e));
-      j = e;
     } else break;
   }
-  if (notes.length > 0) result.annotation = notes.join(' ');
-  return duration === undefined ? { result, end: j } : { result, duration, end: j };
+  if (note !== undefined) result.annotation = note;
+  resultOut = result;
+  return j;
 }
 
 const UNFINISHED = ' <unfinished ...>';
@@ -336,8 +365,10 @@ function scanCall(s: string, name: string, start: number, final: boolean): CallS
   let lit: Expected | null = watchOutput ? { text: '', truncated: false } : null;
   let output: { text: string; at: number } | undefined;
   let messages: { text: string; at: number }[] | undefined;
-  for (let j = start; j < s.length; j++) {
+  const n = s.length;
+  for (let j = start; j < n; j++) {
     const c = s.charCodeAt(j);
+    if (c < 128 && SPECIAL[c] === 0) continue;
     if (c === QUOTE) {
       const e = stringEnd(s, j);
       if (e < 0) return { kind: 'bad', args: '', end: j };
@@ -518,15 +549,15 @@ function parseBody(s: string, i: number, p: Prefix, at: number, out: Item[], fin
       if (sc.kind === 'incomplete' && sc.mode !== undefined) { out.push({ t: 'incomplete', at, mode: sc.mode }); return s.length; }
       return -1;
     }
-    const res = parseResult(s, sc.end);
-    if (res === null) return -1;
+    const end = parseResult(s, sc.end);
+    if (end < 0) return -1;
     if (sc.messages) for (const m of sc.messages) out.push({ t: 'message', p: { pid: null }, text: m.text, at });
     if (sc.output) out.push({ t: 'output', pid: p.pid, text: sc.output.text, at });
-    const result = sc.died ? null : res.result;
-    out.push(res.duration === undefined
+    const result = sc.died ? null : resultOut;
+    out.push(resultDuration === undefined
       ? { t: 'resumed', p, name, args: sc.args, result, at }
-      : { t: 'resumed', p, name, args: sc.args, result, duration: res.duration, at });
-    return res.end;
+      : { t: 'resumed', p, name, args: sc.args, result, duration: resultDuration, at });
+    return end;
   }
   if (!isNameChar(c)) return -1;
   let e = i + 1;
@@ -545,14 +576,14 @@ function parseBody(s: string, i: number, p: Prefix, at: number, out: Item[], fin
     out.push({ t: sc.kind, p, name, args: sc.args, at });
     return sc.end;
   }
-  const res = parseResult(s, sc.end);
-  if (res === null) return -1;
+  const end = parseResult(s, sc.end);
+  if (end < 0) return -1;
   if (sc.output) out.push({ t: 'output', pid: p.pid, text: sc.output.text, at });
-  const result = sc.died ? null : res.result;
-  out.push(res.duration === undefined
+  const result = sc.died ? null : resultOut;
+  out.push(resultDuration === undefined
     ? { t: 'call', p, name, args: sc.args, result, at }
-    : { t: 'call', p, name, args: sc.args, result, duration: res.duration, at });
-  return res.end;
+    : { t: 'call', p, name, args: sc.args, result, duration: resultDuration, at });
+  return end;
 }
 
 /** Parses one event (prefix and body) at i; pushes its items and returns the end, or -1. */

@@ -31,6 +31,7 @@ export class StraceParser {
   private readonly pending = new Map<number, SyscallEvent>();
   private partial: { text: string; line: number; mode: 'output' | 'interrupted' } | null = null;
   private readonly items: Item[] = [];
+  private joinedRun = false;
   private readonly defaultPid: number | null;
 
   constructor(
@@ -64,9 +65,11 @@ export class StraceParser {
         this.partial = null;
         text = partial.text + '\n' + text;
         lineNo = partial.line;
+        this.joinedRun = true;
       }
     }
     this.run(text, lineNo, false, out);
+    this.joinedRun = false;
   }
 
   /** End of input: completes what is held and emits calls that never resumed with `result: null`. */
@@ -86,10 +89,11 @@ export class StraceParser {
 
   private run(text: string, lineNo: number, final: boolean, out: TraceEvent[]): void {
     const items = this.items;
-    items.length = 0;
     parseText(text, items, final, this.defaultPid);
-    const joined = text.indexOf('\n') >= 0;
-    for (const item of items) {
+    // Joined lines (rare) hold newlines: their items' lines are counted from the first.
+    const joined = this.joinedRun || final;
+    for (let k = 0; k < items.length; k++) {
+      const item = items[k]!;
       const line = joined ? lineNo + countNewlines(text, item.at) : lineNo;
       if (item.t === 'incomplete') {
         this.partial = { text: text.slice(item.at), line, mode: item.mode };
@@ -212,8 +216,10 @@ export class StraceParser {
     if (this.held === null) return;
     out.push(this.held);
     this.held = null;
-    for (const e of this.heldExits) out.push(e);
-    this.heldExits.length = 0;
+    if (this.heldExits.length > 0) {
+      for (const e of this.heldExits) out.push(e);
+      this.heldExits = [];
+    }
   }
 
   /** Syscalls wait one step: `-k` frames on the following lines belong to them. */
