@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync, symlinkSync, readdirSync, statSync } from 'node:fs';
-import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime } from '../src/runners/resolve.js';
+import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime, installMissing } from '../src/runners/resolve.js';
 import { inspectExecutable, sharedLibraries } from '../src/runners/elf.js';
 import { runEnvironment, probeKernelRelease } from '../src/runners/run.js';
 import { UserError, ExitCode } from '../src/errors.js';
@@ -203,6 +203,9 @@ describe('errors before the run', () => {
     expect((err as UserError).message).toContain('no-such-command-xyz');
     expect(liveResources()).toEqual([]);
   });
+  it('installMissing installs nothing when nothing is missing', async () => {
+    expect(await installMissing(['strace'])).toEqual([]);
+  });
   it('an empty command is a usage error', async () => {
     await expect(runEnvironment(HOST, { command: [], timeoutMs: 1000, tracePerf: false })).rejects.toBeInstanceOf(UserError);
   });
@@ -255,7 +258,11 @@ describe('perf trace wrapping', () => {
       // Booleans, not toMatch: a failing match would print the whole trace.
       // Under gVisor the app runs inside ptrace stubs, whose comm is "exe", never "cat".
       if (env.runtime !== 'runsc') expect(/ cat\/\d+ /.test(text), 'perf saw cat').toBe(true);
-      if (env.runtime === 'runc') expect(/runc:\[\d:CHILD\]\/\d+/.test(text), 'perf saw runc init').toBe(true);
+      if (env.runtime === 'runc') {
+        expect(/runc:\[\d:CHILD\]\/\d+/.test(text), 'perf saw runc init').toBe(true);
+        // The in-container strace is the container's init: its host pid is workloadHostPids[0].
+        expect(text.includes(` strace/${o.workloadHostPids?.[0]} `), 'perf saw the in-container strace').toBe(true);
+      }
       if (env.runtime === 'runsc') {
         // Sentry, gofer, and the ptrace stubs: all show as "exe" (runsc re-execs /proc/self/exe).
         const exePids = new Set([...text.matchAll(/ exe\/(\d+) /g)].map((m) => m[1]));

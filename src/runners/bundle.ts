@@ -69,13 +69,12 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
   const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   if (req.strace && req.kind !== 'runsc') {
     const tools = path.join(req.dir, 'tools');
-    const { loader } = await buildToolDir(tools, req.strace);
+    const run = await buildToolDir(tools, req.strace, 'strace', TOOLS_DIR);
     mounts.push(
       { destination: TOOLS_DIR, type: 'bind', source: tools, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
       { destination: OUT_DIR, type: 'bind', source: req.outDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
     );
-    const strace = [`${TOOLS_DIR}/tool`, ...STRACE_FLAGS, '-o', `${OUT_DIR}/${STRACE_LOG}`, '--', ...workload];
-    args = loader ? [`${TOOLS_DIR}/${loader}`, '--library-path', `${TOOLS_DIR}/lib`, ...strace] : strace;
+    args = [...run, ...STRACE_FLAGS, '-o', `${OUT_DIR}/${STRACE_LOG}`, '--', ...workload];
     // ptrace of its own child needs no capability, but Yama or a distro policy may ask for it.
     caps.push('CAP_SYS_PTRACE');
   }

@@ -117,19 +117,25 @@ async function linkBusyboxApplets(root: string, busybox: string): Promise<void> 
 }
 
 /**
- * A self-contained copy of a tool (strace) in a flat dir: `tool`, `ld.so`, `lib/*`. Run as
- * `DIR/ld.so --library-path DIR/lib DIR/tool ...`, so it works in any rootfs, whatever libc that has.
+ * A self-contained copy of a tool (strace) in a flat dir, runnable in any rootfs whatever libc it
+ * has. Returns the argv prefix that runs it, under `mountedAt` (where the dir appears inside).
+ * A dynamic tool runs through its own loader: `NAME --library-path lib NAME.real`; the loader copy
+ * is called NAME so that the process is still named NAME in ps and in perf trace's comm column.
  */
-export async function buildToolDir(dir: string, toolPath: string): Promise<{ loader: string | null }> {
+export async function buildToolDir(dir: string, toolPath: string, name: string, mountedAt: string): Promise<string[]> {
   await mkdir(path.join(dir, 'lib'), { recursive: true });
   const info = await inspectExecutable(toolPath);
-  await copyFile(toolPath, path.join(dir, 'tool'));
-  await chmod(path.join(dir, 'tool'), 0o755);
-  if (info.kind !== 'dynamic') return { loader: null };
-  for (const lib of await sharedLibraries(toolPath, info.interp)) {
-    const dest = lib === info.interp ? path.join(dir, 'ld.so') : path.join(dir, 'lib', path.basename(lib));
-    await copyFile(lib, dest);
-    await chmod(dest, 0o755);
+  const install = async (from: string, to: string) => {
+    await copyFile(from, path.join(dir, to));
+    await chmod(path.join(dir, to), 0o755);
+  };
+  if (info.kind !== 'dynamic') {
+    await install(toolPath, name);
+    return [`${mountedAt}/${name}`];
   }
-  return { loader: 'ld.so' };
+  await install(toolPath, `${name}.real`);
+  for (const lib of await sharedLibraries(toolPath, info.interp)) {
+    await install(lib, lib === info.interp ? name : path.join('lib', path.basename(lib)));
+  }
+  return [`${mountedAt}/${name}`, '--library-path', `${mountedAt}/lib`, `${mountedAt}/${name}.real`];
 }
