@@ -9,6 +9,7 @@ import { runParse, type ParseFormat } from './commands/parse.js';
 import { runSummary } from './commands/summary.js';
 import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
+import { isRunOption } from './commands/run-args.js';
 import type { ReportFormat } from './format.js';
 
 const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'help', 'completion']);
@@ -24,9 +25,8 @@ function strictOption<T>(y: Argv<T>) {
 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
-  if (first !== undefined && !first.startsWith('-') && !SUBCOMMANDS.has(first)) {
-    return runCompare(splitRunArgs(argv));
-  }
+  const runFirst = first !== undefined && (first.startsWith('-') ? isRunOption(first) : !SUBCOMMANDS.has(first));
+  if (runFirst) return runCompare(splitRunArgs(argv));
   if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)));
 
   let code: number = ExitCode.Ok;

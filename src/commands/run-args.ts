@@ -40,3 +40,9 @@ export function splitRunArgs(argv: string[]): SplitArgs {
   }
   return { options, command };
 }
+
+/** `trace-compare --pod gvisor -- ls` starts with a run option, so it is a run (help and version are not). */
+export function isRunOption(arg: string): boolean {
+  const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+  return name === '--' || (name in OPTIONS && name !== '--help' && name !== '-h');
+}

@@ -1,0 +1,141 @@
+// The main job end to end, on the real runtimes: host, runc and gVisor, traced by strace, runsc --strace and
+// perf in the same run. Needs root, runc, runsc, strace and perf; skips saying which is missing.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execa, execaSync } from 'execa';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.join(root, 'bin/trace-compare.js');
+
+function has(cmd: string): boolean {
+  return execaSync('sh', ['-c', 'command -v "$1" || test -x "/usr/sbin/$1"', 'sh', cmd], { reject: false }).exitCode === 0;
+}
+const missing = [
+  ...(process.getuid?.() === 0 ? [] : ['root']),
+  ...['runc', 'runsc', 'strace', 'perf'].filter((c) => !has(c)),
+];
+const reason = `runtime comparison tests skipped: need ${missing.join(', ')} (run as root after scripts/setup.sh)`;
+if (missing.length) console.warn(reason);
+
+interface Env {
+  name: string; runtime: string; kernelRelease: string | null; exitCode: number | null; stdout: string;
+  syscalls: { syscall: string; calls: number; errors: number; hostKernelCalls: number | null }[];
+  totals: { calls: number; distinct: number; hostKernelCalls: number | null };
+  hostKernel: { syscalls: { syscall: string; calls: number }[]; processes: { role: string }[] } | null;
+}
+
+function leftovers(tmp: string) {
+  const ps = execaSync('ps', ['-eo', 'args'], { reject: false }).stdout.split('\n');
+  return {
+    tempDirs: readdirSync(tmp),
+    processes: ps.filter((a) => a.includes(tmp)),
+    runc: execaSync('runc', ['list', '-q'], { reject: false }).stdout.trim(),
+    runsc: execaSync('runsc', ['list', '-q'], { reject: false }).stdout.trim(),
+  };
+}
+
+describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (real runtimes)', () => {
+  let tmp: string;
+  beforeAll(() => {
+    if (!existsSync(path.join(root, 'dist/src/cli.js'))) execaSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+    // A private TMPDIR: whatever the run leaves behind shows up here.
+    tmp = mkdtempSync(path.join(os.tmpdir(), 'tc-run-test-'));
+    return () => rmSync(tmp, { recursive: true, force: true });
+  });
+  const run = (args: string[]) =>
+    execa('node', [bin, ...args], { reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
+
+  it('uname -r: host and runc report this kernel and their uname reaches it; gVisor reports 4.4.0 and its uname never does', async () => {
+    const r = await run(['uname', '-r', '--pod', 'runc', '--pod', 'gvisor', '--format', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const c = JSON.parse(r.stdout) as { command: string[]; environments: Env[] };
+    expect(c.command).toEqual(['uname', '-r']);
+    const [host, runc, gvisor] = c.environments;
+    for (const e of [host!, runc!]) {
+      expect(e.kernelRelease).toBe(os.release());
+      expect(e.stdout).toBe(os.release() + '\n');
+      expect(e.exitCode).toBe(0);
+      const u = e.syscalls.find((s) => s.syscall === 'uname')!;
+      expect(u.calls).toBe(1);
+      expect(u.hostKernelCalls).toBeGreaterThanOrEqual(1);
+    }
+    expect(gvisor!.runtime).toBe('runsc');
+    expect(gvisor!.kernelRelease).toBe('4.4.0');
+    expect(gvisor!.stdout).toBe('4.4.0\n');
+    const gu = gvisor!.syscalls.find((s) => s.syscall === 'uname')!;
+    expect(gu.calls).toBeGreaterThanOrEqual(1);
+    expect(gu.hostKernelCalls).toBe(0);
+    // What the host kernel saw from the sandbox is listed: the Sentry, gofer and runsc made syscalls.
+    expect(gvisor!.hostKernel!.syscalls.length).toBeGreaterThan(0);
+    expect(gvisor!.hostKernel!.processes.some((p) => p.role === 'runtime')).toBe(true);
+    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+  });
+
+  it('a failing command: its exit code is reported per environment, trace-compare still exits 0', async () => {
+    const r = await run(['cat', '/nonexistent', '--format', 'json']);
+    expect(r.exitCode).toBe(0);
+    const c = JSON.parse(r.stdout) as { environments: Env[] };
+    expect(c.environments.map((e) => [e.name, e.exitCode])).toEqual([['host', 1], ['runc', 1], ['gvisor', 1]]);
+    for (const e of c.environments) {
+      const open = e.syscalls.find((s) => s.syscall === 'openat' || s.syscall === 'open')!;
+      expect(open.errors).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('a command that writes a file: the write happens in each environment and is traced', async () => {
+    const out = path.join('/tmp', `tc-write-test-${process.pid}`);
+    const r = await run(['--pod', 'runc', '--pod', 'gvisor', '--format', 'json', '--', 'cp', '/etc/hostname', out]);
+    rmSync(out, { force: true });
+    expect(r.exitCode).toBe(0);
+    const c = JSON.parse(r.stdout) as { environments: Env[] };
+    for (const e of c.environments) {
+      expect(e.exitCode).toBe(0);
+      const opened = e.syscalls.filter((s) => s.syscall === 'openat').reduce((n, s) => n + s.calls, 0);
+      expect(opened).toBeGreaterThan(0);
+    }
+    expect(c.environments.find((e) => e.name === 'gvisor')!.totals.hostKernelCalls).toBe(0);
+  });
+
+  it('SIGINT 4 s into sleep 30 ends within 10 s, exit 130, leaving no container, process or temp dir', async () => {
+    const child = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], {
+      reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp },
+    });
+    await new Promise((r) => setTimeout(r, 4000));
+    const sent = Date.now();
+    child.kill('SIGINT');
+    const r = await child;
+    const took = Date.now() - sent;
+    expect(took).toBeLessThan(10_000);
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toContain('interrupted');
+    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+  });
+
+  it('--timeout tears a run down with exit 124 and leaves nothing', async () => {
+    const r = await run(['sleep', '30', '--pod', 'gvisor', '--timeout', '2', '--format', 'json']);
+    expect(r.exitCode).toBe(124);
+    const c = JSON.parse(r.stdout) as { environments: (Env & { ended?: string })[] };
+    expect(c.environments.every((e) => e.ended === 'timeout')).toBe(true);
+    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+  });
+});
+
+describe('without root', () => {
+  it.skipIf(process.getuid?.() !== 0 || !has('setpriv'))('explicit pods are a clear error (exit 4); the host alone still works', async () => {
+    const asNobody = (args: string[]) =>
+      execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', bin, ...args], { reject: false, cwd: '/tmp', env: { NO_COLOR: '1' } });
+    const pods = await asNobody(['uname', '-r', '--pod', 'gvisor']);
+    expect(pods.exitCode).toBe(4);
+    expect(pods.stderr).toMatch(/need root/);
+    const host = await asNobody(['uname', '-r', '--format', 'json']);
+    expect(host.stderr).toMatch(/not root/);
+    expect(host.exitCode).toBe(0);
+    const c = JSON.parse(host.stdout) as { environments: Env[] };
+    expect(c.environments.map((e) => e.name)).toEqual(['host']);
+    expect(c.environments[0]!.kernelRelease).toBe(os.release());
+    expect(c.environments[0]!.hostKernel).toBeNull();
+  });
+});
