@@ -152,6 +152,19 @@ describe.each(ENVS)('$name: interrupted and timed-out runs leave nothing', (env)
   });
 });
 
+describe('host: a workload that leaves a background process', () => {
+  it.skipIf(!has('busybox'))('the orphan is killed with the run (untraced, so nothing waits for it)', async () => {
+    const arg = marker();
+    const o = await runEnvironment({ name: 'host', runtime: 'host' },
+      { command: ['busybox', 'sh', '-c', `busybox sleep ${arg} & echo started`], timeoutMs: 20_000, tracePerf: false, traceWorkload: false });
+    expect(o.exitCode).toBe(0);
+    expect(o.timedOut).toBe(false);
+    expect(o.wallMs).toBeLessThan(5000); // not held until the timeout by the orphan's open stdout
+    expect(o.stdout).toBe('started\n');
+    await expectNothingLeft(o, arg, null);
+  });
+});
+
 describe('runtime failures', () => {
   const crun: EnvironmentSpec = { name: 'crun', runtime: 'crun' };
   it.skipIf(!!why('crun'))('crun: a runtime that cannot create the container reports runtimeError and leaves nothing', async () => {

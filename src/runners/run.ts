@@ -82,6 +82,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     tornDown ??= (async () => {
       if (child?.pid && !childExited) await stop(stopReason ?? 'interrupt');
       if (runtime) await housekeeping(runtime.kind, runtime.bin, stateDir, deleteArgs(runtime.kind, id));
+      // Leftovers of the workload that outlived the child (a host `cmd &`) are still in its group;
+      // the group id cannot be reused while any member lives.
+      if (child?.pid) killGroup(child.pid, 'SIGKILL');
       const left = await killAll(selector(), 5000);
       if (child) await child.catch(() => undefined);
       for (const sub of ['bundle', 'tools', 'state', 'init.pid']) {
@@ -154,8 +157,14 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         cleanup: true,
       });
       void child.finally(() => { childExited = true; });
+      // The run is over when the child exits, not when its pipes close: a workload's background
+      // process (host `cmd &`) would hold stdout open until the timeout. End the group now.
+      const pgid = child.pid;
+      child.once('exit', () => { if (pgid) killGroup(pgid, 'SIGKILL'); });
       timer = setTimeout(() => void stop('timeout'), opts.timeoutMs);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      // An abort while the bundle was being built fired no event for the listener added just now.
+      if (opts.signal?.aborted) void stop('interrupt');
     }
     const result = child ? await child : null;
     clearTimeout(timer);
