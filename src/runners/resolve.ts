@@ -25,11 +25,11 @@ export function resolveEnvironment(spec: string): EnvironmentSpec {
     const handler = spec.slice(eq + 1);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
       throw new UserError(`bad environment name '${name}' in '${spec}'`, ExitCode.Usage,
-        'use letters, digits, ".", "_" or "-", e.g. --env sandboxed=runsc');
+        'use letters, digits, ".", "_" or "-", e.g. --pod sandboxed=runsc');
     }
     if (!(HANDLERS as readonly string[]).includes(handler)) {
       throw new UserError(`unknown runtime handler '${handler}' in '${spec}'`, ExitCode.Usage,
-        `the handler must be one of ${HANDLERS.join(', ')}, e.g. --env sandboxed=runsc`);
+        `the handler must be one of ${HANDLERS.join(', ')}, e.g. --pod sandboxed=runsc`);
     }
     return { name, runtime: handler as RuntimeKind };
   }
@@ -94,7 +94,7 @@ export async function checkRuntime(kind: RuntimeKind): Promise<string | null> {
   const bin = await checkTool(kind);
   if (process.getuid?.() !== 0) {
     throw new UserError(`running under ${kind} needs root (this process runs as uid ${process.getuid?.()})`,
-      ExitCode.MissingRuntime, 'run as root (e.g. with sudo), or compare with --env host only');
+      ExitCode.MissingRuntime, 'run as root (e.g. with sudo), or leave out --pod to trace on the host only');
   }
   return bin;
 }
@@ -109,7 +109,7 @@ export async function checkTools(tools: Tool[]): Promise<Record<string, string>>
   }
   if (missing.length > 0) {
     throw new UserError(`missing: ${missing.join(', ')}`, ExitCode.MissingRuntime,
-      `install: apt-get install ${missing.map((t) => PACKAGE[t]).join(' ')} (or pass --install as root)`);
+      `install: apt-get install ${missing.map((t) => PACKAGE[t]).join(' ')} (or pass --install-missing as root)`);
   }
   return found;
 }

@@ -28,6 +28,10 @@ const MAX_OUTPUT = 64 * 1024 * 1024;
 // the command reaches it only as "$@", never parsed by the shell.
 const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
 
+// -f is --force. The fork/exec tracepoints give exact host pids for parent and child: inside a pid
+// namespace perf prints clone's return as the namespace-local pid, which can name an unrelated thread.
+const PERF_FLAGS = ['trace', '-f', '--syscalls', '-e', 'sched:sched_process_fork,sched:sched_process_exec'];
+
 type StopReason = 'timeout' | 'interrupt';
 
 export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Promise<RunOutcome> {
@@ -142,7 +146,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         : [runtime.bin, '--root', stateDir, 'run', '--bundle', bundle.dir, '--pid-file', pidFile, id];
     }
     if (opts.tracePerf) {
-      argv = [bins.perf!, 'trace', '-f', '-o', perfFile, '--', '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
+      argv = [bins.perf!, ...PERF_FLAGS, '-o', perfFile, '--', '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
     }
 
     if (stopReason === null) {
