@@ -1,48 +1,113 @@
-// Throughput of the strace parser against a bare split2 line count, on a >= 150 MB trace.
-// Run: npx tsc -p tsconfig.json && node dist/bench/summary-bench.js [TRACE]
+// Throughput of the `summary` path against a bare split2 line count, on a >= 150 MB trace.
+// Run: npx tsc -p tsconfig.json && node dist/bench/summary-bench.js [TRACE] [--runs N]
+// Each measurement runs in its own process, so its peak RSS is its own and JIT state is not shared.
 
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import split2 from 'split2';
-import { parseStrace } from '../parsers/strace.js';
+import { readLineBatches } from '../parsers/lines.js';
+import { parseStrace, parseStraceBatches } from '../parsers/strace.js';
+import { SummaryBuilder, type Summary } from '../src/summary.js';
 import { generateTrace } from './gen-trace.js';
 
-async function splitCount(path: string): Promise<number> {
-  let n = 0;
-  for await (const _ of createReadStream(path).pipe(split2())) n++;
-  return n;
+type Mode = 'split2' | 'lines' | 'events' | 'batches';
+
+interface Measure {
+  secs: number;
+  /** Peak RSS in MB, when known. */
+  rssMb: number | null;
+  note: string;
 }
 
-/** What `summary` does: every event parsed, syscalls counted per name. */
-async function summaryCount(path: string): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for await (const e of parseStrace(createReadStream(path), { file: path })) {
-    if (e.kind === 'syscall') counts.set(e.name, (counts.get(e.name) ?? 0) + 1);
+const MODES: Record<Mode, (path: string) => Promise<string>> = {
+  async split2(path) {
+    let n = 0;
+    for await (const _ of createReadStream(path).pipe(split2())) n++;
+    return `${n} lines`;
+  },
+  async lines(path) {
+    let n = 0;
+    for await (const b of readLineBatches(createReadStream(path))) n += b.length;
+    return `${n} lines`;
+  },
+  /** What `summary` does: every event through parseStrace's per-event iterator into SummaryBuilder. */
+  async events(path) {
+    const b = new SummaryBuilder();
+    for await (const e of parseStrace(createReadStream(path), { file: path })) b.add(e);
+    return describe(b.result());
+  },
+  /** The same work, consuming parseStraceBatches. */
+  async batches(path) {
+    const b = new SummaryBuilder();
+    for await (const evs of parseStraceBatches(createReadStream(path), { file: path })) {
+      for (let i = 0; i < evs.length; i++) b.add(evs[i]!);
+    }
+    return describe(b.result());
+  },
+};
+
+function describe(s: Summary): string {
+  return `${s.total.calls} calls counted, ${s.syscalls.length} names`;
+}
+
+const self = fileURLToPath(import.meta.url);
+/** The CLI this build holds; bin/trace-compare.js only imports it. */
+const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+
+async function child(mode: Mode, path: string): Promise<Measure> {
+  const r = await execa(process.execPath, [self, '--one', mode, path]);
+  return JSON.parse(r.stdout) as Measure;
+}
+
+async function timeCli(path: string): Promise<Measure> {
+  const args = [cli, 'summary', path, '--format', 'json'];
+  // GNU time reports the child's peak RSS; without it only the wall time is measured.
+  const gnuTime = existsSync('/usr/bin/time');
+  const t = performance.now();
+  const r = gnuTime
+    ? await execa('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, ...args], { stdout: 'ignore' })
+    : await execa(process.execPath, args, { stdout: 'ignore' });
+  const secs = (performance.now() - t) / 1000;
+  const m = /RSS_KB=(\d+)/.exec(r.stderr);
+  return { secs, rssMb: m ? Number(m[1]) / 1024 : null, note: 'node bin/trace-compare.js summary FILE --format json' };
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--one') {
+  const mode = argv[1] as Mode;
+  const t = performance.now();
+  const note = await MODES[mode](argv[2]!);
+  const secs = (performance.now() - t) / 1000;
+  const m: Measure = { secs, rssMb: process.resourceUsage().maxRSS / 1024, note };
+  console.log(JSON.stringify(m));
+} else {
+  const runsAt = argv.indexOf('--runs');
+  const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
+  const path = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs') ?? join(tmpdir(), 'trace-compare-bench.trace');
+  if (!existsSync(path)) {
+    console.log(`generating ${path} ...`);
+    await generateTrace(path);
   }
-  return counts;
+  const mb = statSync(path).size / 1e6;
+  console.log(`file: ${path} (${mb.toFixed(1)} MB)`);
+  const fmt = (m: Measure): string =>
+    `${(mb / m.secs).toFixed(1).padStart(6)} MB/s ${m.secs.toFixed(2).padStart(5)} s  RSS ${m.rssMb === null ? '?' : m.rssMb.toFixed(0)} MB`;
+  for (let run = 1; run <= runs; run++) {
+    const split = await child('split2', path);
+    const lines = await child('lines', path);
+    const events = await child('events', path);
+    const batches = await child('batches', path);
+    const whole = await timeCli(path);
+    const ratio = (m: Measure): string => (split.secs / m.secs).toFixed(2);
+    console.log(`run ${run}:`);
+    console.log(`  split2 line count            ${fmt(split)}  (${split.note})`);
+    console.log(`  readLineBatches line count   ${fmt(lines)}  ratio ${ratio(lines)}`);
+    console.log(`  parseStrace -> SummaryBuilder ${fmt(events)}  ratio ${ratio(events)}  (${events.note})`);
+    console.log(`  parseStraceBatches -> builder ${fmt(batches)}  ratio ${ratio(batches)}`);
+    console.log(`  CLI summary --format json    ${fmt(whole)}  ratio ${ratio(whole)}  (wall, includes node start-up)`);
+  }
+  console.log('targets: summary path ratio >= 0.33 (aim 0.5), RSS < 200 MB');
 }
-
-const path = process.argv[2] ?? join(tmpdir(), 'trace-compare-bench.trace');
-if (!existsSync(path)) {
-  console.log(`generating ${path} ...`);
-  await generateTrace(path);
-}
-const mb = statSync(path).size / 1e6;
-
-let t = performance.now();
-const lines = await splitCount(path);
-const splitSecs = (performance.now() - t) / 1000;
-
-t = performance.now();
-const counts = await summaryCount(path);
-const parseSecs = (performance.now() - t) / 1000;
-
-const total = [...counts.values()].reduce((a, b) => a + b, 0);
-const splitRate = mb / splitSecs;
-const parseRate = mb / parseSecs;
-console.log(`file: ${path} (${mb.toFixed(1)} MB, ${lines} lines)`);
-console.log(`split2 line count: ${splitRate.toFixed(1)} MB/s (${splitSecs.toFixed(2)} s)`);
-console.log(`parseStrace + count per name: ${parseRate.toFixed(1)} MB/s (${parseSecs.toFixed(2)} s), ${total} syscalls, ${counts.size} names`);
-console.log(`ratio parser/split2: ${(parseRate / splitRate).toFixed(2)} (target >= 0.33)`);
-console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (target < 200 MB)`);

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SyscallEvent, TraceEvent } from '../src/events.js';
-import { DEFAULT_MAX_LINE, readLines, type Line } from './lines.js';
+import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
 import { parseText, type Item, type Prefix } from './strace-line.js';
 
 export interface ParseStraceOptions {
@@ -250,6 +250,26 @@ function continuesLine(text: string): boolean {
 }
 
 /**
+ * Parses strace output (stderr or an `-o` file) as a stream of event batches: the events each input
+ * chunk completes, in order (never an empty batch). The fast form: one async step per chunk.
+ */
+export async function* parseStraceBatches(
+  input: AsyncIterable<Buffer | string> | NodeJS.ReadableStream,
+  opts: ParseStraceOptions,
+): AsyncGenerator<TraceEvent[]> {
+  const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
+  const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine);
+  for await (const lines of readLineBatches(input as AsyncIterable<Buffer | string> | Readable, maxLine)) {
+    const out: TraceEvent[] = [];
+    for (let i = 0; i < lines.length; i++) parser.line(lines[i]!, out);
+    if (out.length > 0) yield out;
+  }
+  const out: TraceEvent[] = [];
+  parser.end(out);
+  if (out.length > 0) yield out;
+}
+
+/**
  * Parses strace output (stderr or an `-o` file) as a stream of events. Lines it does not understand
  * become `unparsed` events; nothing is dropped and nothing throws on bad input.
  */
@@ -257,18 +277,7 @@ export async function* parseStrace(
   input: AsyncIterable<Buffer | string> | NodeJS.ReadableStream,
   opts: ParseStraceOptions,
 ): AsyncGenerator<TraceEvent> {
-  const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
-  const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine);
-  const out: TraceEvent[] = [];
-  for await (const line of readLines(input as AsyncIterable<Buffer | string> | Readable, maxLine)) {
-    parser.line(line, out);
-    if (out.length > 0) {
-      for (let i = 0; i < out.length; i++) yield out[i]!;
-      out.length = 0;
-    }
-  }
-  parser.end(out);
-  yield* out;
+  for await (const batch of parseStraceBatches(input, opts)) yield* batch;
 }
 
 /** Convenience for tests and small inputs. */
