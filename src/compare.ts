@@ -51,9 +51,18 @@ export class WorkloadCounter {
   private readonly rows = new Map<string, { calls: number; errors: number }>();
   kernelRelease: string | null = null;
   unparsed = 0;
+  /** How the traced command (the first process seen) ended, when the log says. */
+  exitCode: number | null = null;
+  killedBy: string | null = null;
+  private firstPid: number | null | undefined;
 
   add(e: TraceEvent): void {
     if (e.kind === 'unparsed') this.unparsed++;
+    if (this.firstPid === undefined && e.kind === 'syscall') this.firstPid = e.pid;
+    if (e.kind === 'exit' && (e.pid === null || e.pid === this.firstPid)) {
+      if (e.how === 'exited') this.exitCode = e.code ?? null;
+      else this.killedBy = e.signal ?? null;
+    }
     if (e.kind !== 'syscall') return;
     let row = this.rows.get(e.name);
     if (!row) this.rows.set(e.name, (row = { calls: 0, errors: 0 }));

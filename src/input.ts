@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import type { TraceEvent } from './events.js';
 import { UserError, ExitCode } from './errors.js';
 import { parseStrace, parseStraceFiles, isStraceFfSet } from '../parsers/strace.js';
-import { parseRunscLog } from '../parsers/runsc-log.js';
+import { parseRunscLog, parseRunscLogFiles, runscBootLogs } from '../parsers/runsc-log.js';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
 import { detectFormat } from '../parsers/detect.js';
 
@@ -24,6 +24,10 @@ const PEEK_LINES = 20;
 /** Opens one path (`-` is stdin) and detects its format from its first lines. */
 export async function openInput(path: string, forced?: InputFormat): Promise<OpenedInput> {
   const file = path === '-' ? '<stdin>' : path;
+  // A runsc --debug-log=DIR/ directory: its boot logs hold the Sentry's strace.
+  if (path !== '-' && (await stat(path).catch(() => null))?.isDirectory()) {
+    return { file, format: 'runsc', events: parseRunscLogFiles(await runscBootLogs(path)) };
+  }
   const stream = path === '-' ? process.stdin : await openFile(path);
   const { head, rest } = await peek(stream);
   const text = Buffer.concat(head).toString('utf8');

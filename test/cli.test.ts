@@ -130,6 +130,15 @@ describe('diff of saved logs', () => {
   });
 });
 
+describe('diff of a runsc --debug-log directory', () => {
+  it('reads the boot log inside it', async () => {
+    const r = await cli(['diff', `gvisor=${fx('runsc/uname')}`, '--format', 'json']);
+    expect(r.exitCode).toBe(0);
+    const c = JSON.parse(r.stdout) as { environments: { kernelRelease: string; sources: string[] }[] };
+    expect(c.environments[0]!.kernelRelease).toBe('4.4.0');
+  });
+});
+
 describe('help and usage', () => {
   for (const sub of [[], ['parse'], ['summary'], ['diff'], ['run']]) {
     it(`${['trace-compare', ...sub].join(' ')} --help`, async () => {
