@@ -19,6 +19,9 @@ export interface HostKernelSummary {
   /** What the runtime itself (runc init, Sentry, gofer, strace...) asked of the host kernel. */
   syscalls: { syscall: string; calls: number }[];
   processes: { pid: number; comm: string; role: 'workload' | 'runtime'; what: string }[];
+  /** Syscalls perf saw from the workload's processes, and how many of them it saw enter (sys_enter). */
+  workloadSeen: number;
+  workloadEntered: number;
 }
 
 export interface EnvironmentReport {

@@ -23,7 +23,7 @@ interface Env {
   name: string; runtime: string; kernelRelease: string | null; exitCode: number | null; stdout: string;
   syscalls: { syscall: string; calls: number; errors: number; hostKernelCalls: number | null }[];
   totals: { calls: number; distinct: number; hostKernelCalls: number | null };
-  hostKernel: { syscalls: { syscall: string; calls: number }[]; processes: { role: string }[] } | null;
+  hostKernel: { syscalls: { syscall: string; calls: number }[]; processes: { role: string }[]; workloadSeen: number; workloadEntered: number } | null;
 }
 
 function leftovers(tmp: string) {
@@ -71,6 +71,10 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     // What the host kernel saw from the sandbox is listed: the Sentry, gofer and runsc made syscalls.
     expect(gvisor!.hostKernel!.syscalls.length).toBeGreaterThan(0);
     expect(gvisor!.hostKernel!.processes.some((p) => p.role === 'runtime')).toBe(true);
+    // perf saw the app's calls only as exits without entry: as many as the Sentry logged, none entered.
+    expect(gvisor!.hostKernel!.workloadSeen).toBeGreaterThan(0);
+    expect(gvisor!.hostKernel!.workloadEntered).toBe(0);
+    expect(host!.hostKernel!.workloadEntered).toBe(host!.totals.calls);
     expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
   });
 

@@ -185,7 +185,12 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
       ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
     });
     entered = new Map(view.workload.map((w) => [w.syscall, w.entered]));
-    hostKernel = { syscalls: view.runtime, processes: view.processes };
+    hostKernel = {
+      syscalls: view.runtime,
+      processes: view.processes,
+      workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
+      workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
+    };
   }
 
   let kernelRelease = counter.kernelRelease;

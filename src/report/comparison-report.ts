@@ -25,6 +25,9 @@ export function renderComparison(c: Comparison, format: ReportFormat): string {
   const measured = c.environments.some((e) => e.totals.hostKernelCalls !== null);
   const sysHead = ['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))];
   const sysRows = names.map((name) => [name, ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
+  const runtimeEnvs = c.environments.filter((e) => e.hostKernel !== null && e.hostKernel.syscalls.length > 0);
+  const rtHead = ['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)];
+  const rtRows = topRuntimeRows(runtimeEnvs, TOP_RUNTIME);
   const findings = findingsOf(c);
   const legend = measured
     ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
@@ -38,6 +41,7 @@ export function renderComparison(c: Comparison, format: ReportFormat): string {
       '\n' +
       markdownTable(sysHead, sysRows, sysHead.map((_, i) => (i === 0 ? 'l' : 'r'))) +
       `\n${legend}\n` +
+      (rtRows.length ? `\nWhat each runtime (and the tracers) asked of the host kernel, top ${TOP_RUNTIME}:\n\n` + markdownTable(rtHead, rtRows) : '') +
       (findings.length ? '\n' + findings.map((f) => `- ${f}`).join('\n') + '\n' : '')
     );
   }
@@ -51,8 +55,23 @@ export function renderComparison(c: Comparison, format: ReportFormat): string {
     chars: COMPACT,
   });
   sysTable.push(...sysRows);
+  let rtText = '';
+  if (rtRows.length) {
+    const rtTable = new Table({ head: rtHead.map((h) => chalk.bold(h)), style: { head: [], border: [] }, chars: COMPACT });
+    rtTable.push(...rtRows);
+    rtText = `${rtTable.toString()}\n`;
+  }
   const title = c.command ? chalk.bold(`$ ${c.command.join(' ')}`) + '\n' : '';
-  return `${title}${envTable.toString()}\n${sysTable.toString()}\n${chalk.dim(legend)}\n${findings.map((f) => `• ${f}`).join('\n')}${findings.length ? '\n' : ''}`;
+  return `${title}${envTable.toString()}\n${sysTable.toString()}\n${chalk.dim(legend)}\n${rtText}${findings.map((f) => `• ${f}`).join('\n')}${findings.length ? '\n' : ''}`;
+}
+
+const TOP_RUNTIME = 10;
+
+/** Row i: each environment's i-th most frequent runtime syscall, as `name calls`. */
+function topRuntimeRows(envs: EnvironmentReport[], n: number): string[][] {
+  const tops = envs.map((e) => [...e.hostKernel!.syscalls].sort((a, b) => b.calls - a.calls || a.syscall.localeCompare(b.syscall)).slice(0, n));
+  const depth = Math.max(0, ...tops.map((t) => t.length));
+  return Array.from({ length: depth }, (_, i) => [String(i + 1), ...tops.map((t) => (t[i] ? `${t[i]!.syscall} ${t[i]!.calls}` : ''))]);
 }
 
 function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): string {
@@ -78,6 +97,10 @@ export function findingsOf(c: Comparison): string[] {
       `${e.name}: ${e.totals.hostKernelCalls} of the ${e.totals.calls} syscalls the workload issued entered the host kernel` +
         (answered.length && e.totals.calls > 0 ? `; never entering it: ${listOf(answered)}.` : '.'),
     );
+    if (e.hostKernel && e.hostKernel.workloadSeen > e.hostKernel.workloadEntered) {
+      const trapped = e.hostKernel.workloadSeen - e.hostKernel.workloadEntered;
+      out.push(`${e.name}: perf saw ${trapped} of the workload's syscalls only as an exit with no entry: they were trapped before the host kernel ran them.`);
+    }
     if (e.hostKernel) {
       const n = e.hostKernel.syscalls.reduce((s, r) => s + r.calls, 0);
       const runtime = e.hostKernel.processes.filter((p) => p.role === 'runtime');
