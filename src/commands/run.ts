@@ -217,7 +217,8 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
     sources: kept ? [...files, ...(o.hostTrace ? [o.hostTrace.file] : [])] : [],
     kernelRelease,
     kernelReleaseSource,
-    exitCode: o.exitCode,
+    // A runtime that failed before the command started gives its own status, not the command's.
+    exitCode: o.runtimeError !== null ? null : o.exitCode,
     ...(ended !== undefined ? { ended } : {}),
     stdout: o.stdout,
     stderr: o.stderr,

@@ -87,6 +87,10 @@ function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): 
 export function findingsOf(c: Comparison): string[] {
   const out: string[] = [];
   for (const e of c.environments) {
+    if (e.ended?.startsWith('runtime error')) {
+      out.push(`${e.name}: the runtime failed before the command started (${e.ended}).`);
+      continue;
+    }
     if (e.kernelRelease !== null) {
       const how = e.kernelReleaseSource === 'probe' ? 'a uname probe in the same kind of sandbox was told' : 'the workload was told by uname';
       out.push(`${e.name}: ${how} the kernel release is ${e.kernelRelease}.`);
