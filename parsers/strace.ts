@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SyscallEvent, TraceEvent } from '../src/events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
-import { parseText, type Item, type Prefix } from './strace-line.js';
+import { fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
 
 export interface ParseStraceOptions {
   /** Name reported in every event's `file`. */
@@ -31,6 +31,8 @@ export class StraceParser {
   private readonly pending = new Map<number, SyscallEvent>();
   private partial: { text: string; line: number; mode: 'output' | 'interrupted' } | null = null;
   private readonly items: Item[] = [];
+  /** Scratch for the fast path (one complete call on one line). */
+  private readonly fast: FastCall = { pid: null, timestamp: undefined, name: '', args: '', result: { value: '' }, duration: undefined };
   private joinedRun = false;
   private readonly defaultPid: number | null;
 
@@ -55,7 +57,19 @@ export class StraceParser {
     let text = l.text;
     let lineNo = l.lineNo;
     const partial = this.partial;
-    if (partial !== null) {
+    if (partial === null) {
+      const f = this.fast;
+      if (fastCall(text, this.defaultPid, f)) {
+        const ev: SyscallEvent = {
+          kind: 'syscall', source: 'strace', file: this.file, line: lineNo, pid: f.pid, name: f.name, args: f.args,
+          result: f.result,
+        };
+        if (f.timestamp !== undefined) ev.timestamp = f.timestamp;
+        if (f.duration !== undefined) ev.duration = f.duration;
+        this.emit(out, ev);
+        return;
+      }
+    } else {
       if (partial.mode === 'interrupted' && !continuesLine(text)) {
         this.finishPartial(out);
       } else if (partial.text.length + text.length + 1 > this.maxLine) {

@@ -7,6 +7,8 @@ import type { SyscallEvent, TraceEvent } from '../src/events.js';
 import {
   parseStrace, parseStraceText, parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey,
 } from '../parsers/strace.js';
+import { fastCall, parseText, type FastCall, type Item } from '../parsers/strace-line.js';
+import fc from 'fast-check';
 
 const DIR = 'fixtures/strace-unit';
 const fixture = (name: string): string => readFileSync(join(DIR, name), 'utf8');
@@ -342,5 +344,78 @@ describe.skipIf(!haveStrace)('live strace 6.1 on this machine', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('fast path (one complete call per line) agrees with the general parser', () => {
+  const scratch = (): FastCall => ({ pid: null, timestamp: undefined, name: '', args: '', result: { value: '' }, duration: undefined });
+  /** What parseText makes of the line, in fastCall's shape; null when it is not exactly one plain call. */
+  function general(line: string, defaultPid: number | null): Omit<FastCall, never> | null {
+    const items: Item[] = [];
+    parseText(line, items, false, defaultPid);
+    if (items.length !== 1) return null;
+    const it = items[0]!;
+    if (it.t !== 'call' || it.result === null) return null;
+    if (it.p.comm !== undefined || it.p.number !== undefined || it.p.ip !== undefined) return null;
+    return { pid: it.p.pid, timestamp: it.p.timestamp, name: it.name, args: it.args, result: it.result, duration: it.duration };
+  }
+  function check(line: string, defaultPid: number | null): boolean {
+    const f = scratch();
+    const took = fastCall(line, defaultPid, f);
+    const g = general(line, defaultPid);
+    if (took) {
+      // Same fields, and the result object has its keys in the same order (JSON output).
+      expect(g, line).not.toBeNull();
+      expect(f, line).toEqual(g);
+      expect(JSON.stringify(f.result), line).toBe(JSON.stringify(g!.result));
+    }
+    return took;
+  }
+  const allLines = [
+    ...TRACES.flatMap((n) => fixture(n).split('\n')),
+    ...readdirSync('fixtures/strace').filter((n) => n.endsWith('.log')).flatMap((n) => readFileSync(join('fixtures/strace', n), 'utf8').split('\n')),
+  ].filter((l) => l.length > 0);
+
+  it('every real fixture line, with and without a default pid', () => {
+    for (const l of allLines) {
+      check(l, null);
+      check(l, 4242);
+    }
+  });
+
+  it('a -f -tt -T trace (the bench source) mostly takes the fast path', () => {
+    const lines = fixture('sh-child-signal.trace').split('\n').filter((l) => l.length > 0);
+    const taken = lines.filter((l) => check(l, null)).length;
+    expect(taken / lines.length).toBeGreaterThan(0.85);
+  });
+
+  it('fixture lines with random text spliced in (fast-check)', () => {
+    const pieces = fc.constantFrom(' ', '(', ')', '"', '<', '>', '<0.000001>', ' = ', ' E', 'ENOENT (x)', '/*', '*/', '[', ']', '\t', 'strace: Process 1 attached', '0', 'x', '...', '\\');
+    fc.assert(
+      fc.property(fc.constantFrom(...allLines), fc.nat(), fc.array(pieces, { maxLength: 3 }), (line, at, junk) => {
+        const k = at % (line.length + 1);
+        check(line.slice(0, k) + junk.join('') + line.slice(k), null);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('takes the common shapes; leaves the rest to the general parser', () => {
+    const f = scratch();
+    expect(fastCall('123 14:00:00.000001 close(3) = 0 <0.000004>', null, f)).toBe(true);
+    expect(f).toEqual({ pid: 123, timestamp: '14:00:00.000001', name: 'close', args: '3', result: { value: '0' }, duration: 0.000004 });
+    expect(fastCall('[pid  7] openat(AT_FDCWD, "/x)", O_RDONLY) = -1 ENOENT (No such file or directory)', null, f)).toBe(true);
+    expect(f).toMatchObject({ pid: 7, args: 'AT_FDCWD, "/x)", O_RDONLY', result: { value: '-1', errno: 'ENOENT', errnoMessage: 'No such file or directory' } });
+    for (const l of [
+      'read(3, "abc", 3 <unfinished ...>',
+      '<... read resumed>"", 3) = 0',
+      'write(1, "hi\\n", 3hi\n) = 3',
+      'close(3</etc/passwd>) = 0',
+      'poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)',
+      '12<cat> close(3) = 0',
+      '[  3] close(3) = 0',
+      'close(3) = 0 close(4) = 0',
+      '--- SIGCHLD {si_signo=SIGCHLD} ---',
+    ]) expect(fastCall(l, null, f), l).toBe(false);
   });
 });
