@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import type { SyscallEvent, TraceEvent } from '../src/events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
 import { fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
+import { headerColumns, isRule } from './strace-c.js';
 
 export interface ParseStraceOptions {
   /** Name reported in every event's `file`. */
@@ -31,6 +32,10 @@ export class StraceParser {
   private readonly pending = new Map<number, SyscallEvent>();
   private partial: { text: string; line: number; mode: 'output' | 'interrupted' } | null = null;
   private readonly items: Item[] = [];
+  /** Lines that may open a `-c` table (a personality heading, a header), held until the rule under them. */
+  private tableStart: Line[] = [];
+  /** Inside a `-c` table: its columns' extents, and whether the closing rule was seen (the total comes next). */
+  private table: { cols: number; extents: Array<[number, number]>; syscallAt: number; errorsAt: number; closed: boolean } | null = null;
   /** Scratch for the fast path (one complete call on one line). */
   private readonly fast: FastCall = { pid: null, timestamp: undefined, name: '', args: '', result: { value: '' }, duration: undefined };
   private joinedRun = false;
@@ -46,6 +51,12 @@ export class StraceParser {
 
   /** Parses one line; the events it completes are appended to `out`. */
   line(l: Line, out: TraceEvent[]): void {
+    if ((this.table !== null || this.tableStart.length > 0) && this.tableLine(l, out)) return;
+    this.traceLine(l, out);
+  }
+
+  /** `released`: a line held as a possible table start that turned out not to be one. */
+  private traceLine(l: Line, out: TraceEvent[], released = false): void {
     if (l.tooLong) {
       this.finishPartial(out);
       this.emit(out, {
@@ -69,6 +80,10 @@ export class StraceParser {
         this.emit(out, ev);
         return;
       }
+      if (!released && mayStartTable(text)) {
+        this.tableStart.push(l);
+        return;
+      }
     } else {
       if (partial.mode === 'interrupted' && !continuesLine(text)) {
         this.finishPartial(out);
@@ -86,8 +101,58 @@ export class StraceParser {
     this.joinedRun = false;
   }
 
+  /**
+   * strace's own `-c` table after a `-C` trace: its heading, header, rules, rows and total become
+   * `message` events. Returns false when `l` is not part of the table (it is then parsed as trace).
+   */
+  private tableLine(l: Line, out: TraceEvent[]): boolean {
+    const text = l.text;
+    const table = this.table;
+    if (table !== null) {
+      if (!l.tooLong && (isRule(text, table.cols) ? !table.closed : isRow(text, table, table.closed))) {
+        this.message(l, out);
+        if (table.closed) this.table = null;
+        else if (text.charCodeAt(0) === 0x2d /* - */) table.closed = true;
+        return true;
+      }
+      this.table = null;
+      return false;
+    }
+    const held = this.tableStart;
+    const header = held[held.length - 1]!;
+    const cols = headerColumns(header.text);
+    if (!l.tooLong) {
+      if (cols === null && headerColumns(text) !== null) {
+        // A personality heading, then the header.
+        held.push(l);
+        return true;
+      }
+      if (cols !== null && isRule(text, cols.length)) {
+        this.tableStart = [];
+        for (const h of held) this.message(h, out);
+        this.message(l, out);
+        this.table = { cols: cols.length, extents: ruleExtents(text), syscallAt: cols.indexOf('syscall'), errorsAt: cols.indexOf('errors'), closed: false };
+        return true;
+      }
+    }
+    // Not a table after all: the held lines are trace lines like any other.
+    this.tableStart = [];
+    for (const h of held) this.traceLine(h, out, true);
+    return false;
+  }
+
+  private message(l: Line, out: TraceEvent[]): void {
+    this.emit(out, { kind: 'message', file: this.file, line: l.lineNo, pid: this.defaultPid, text: l.text });
+  }
+
   /** End of input: completes what is held and emits calls that never resumed with `result: null`. */
   end(out: TraceEvent[]): void {
+    if (this.tableStart.length > 0) {
+      const held = this.tableStart;
+      this.tableStart = [];
+      for (const h of held) this.traceLine(h, out, true);
+    }
+    this.table = null;
     this.finishPartial(out);
     this.flushHeld(out);
     for (const ev of this.pending.values()) out.push(ev);
@@ -255,6 +320,43 @@ function countNewlines(s: string, end: number): number {
   let n = 0;
   for (let i = s.indexOf('\n'); i >= 0 && i < end; i = s.indexOf('\n', i + 1)) n++;
   return n;
+}
+
+const HEADING = /^System call usage summary for .+ mode:$/;
+
+/** A line that may open a `-c` table: strace's personality heading, or a header naming its columns. */
+function mayStartTable(text: string): boolean {
+  return HEADING.test(text) || (text.indexOf('syscall') >= 0 && headerColumns(text) !== null);
+}
+
+/** [start, end) of each run of dashes in a rule: strace pads every cell to its column's rule. */
+function ruleExtents(rule: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (let i = rule.indexOf('-'); i >= 0; ) {
+    let e = i;
+    while (rule.charCodeAt(e) === 0x2d) e++;
+    out.push([i, e]);
+    i = rule.indexOf('-', e);
+  }
+  return out;
+}
+
+const ROW_NUMBER = /^\d+(?:\.\d+)?$/;
+const ROW_NAME = /^[A-Za-z_]\w*$/;
+
+/** A table row cut by the rule's extents: numbers in every cell (errors may be blank), a name (or `total`). */
+function isRow(text: string, t: { cols: number; extents: Array<[number, number]>; syscallAt: number; errorsAt: number }, total: boolean): boolean {
+  if (t.extents.length !== t.cols) return false;
+  for (let c = 0; c < t.cols; c++) {
+    const [s, e] = t.extents[c]!;
+    if (s > 0 && text.charCodeAt(s - 1) !== 0x20) return false;
+    // The last column is printed unpadded and may run past its rule (a long syscall name).
+    const cell = text.slice(s, c === t.cols - 1 ? undefined : e).trim();
+    if (c === t.syscallAt) {
+      if (total ? cell !== 'total' : !ROW_NAME.test(cell) || cell === 'total') return false;
+    } else if (!(ROW_NUMBER.test(cell) || (cell === '' && c === t.errorsAt))) return false;
+  }
+  return true;
 }
 
 /** After a strace message cut a call's line: does this line carry on with that call? */

@@ -9,6 +9,7 @@ import {
 } from '../parsers/strace.js';
 import { fastCall, parseText, type FastCall, type Item } from '../parsers/strace-line.js';
 import fc from 'fast-check';
+import { splitStraceSummary } from '../parsers/strace-c.js';
 
 const DIR = 'fixtures/strace-unit';
 const fixture = (name: string): string => readFileSync(join(DIR, name), 'utf8');
@@ -30,6 +31,7 @@ async function which(cmd: string): Promise<boolean> {
   return (await execa('sh', ['-c', `command -v ${cmd}`], { reject: false })).exitCode === 0;
 }
 const haveStrace = await which('strace');
+const haveGcc = await which('gcc');
 
 describe('strace fixtures (real strace 6.1 output)', () => {
   it.each(TRACES)('%s parses with no unparsed events and never loses a line', async (name) => {
@@ -417,5 +419,107 @@ describe('fast path (one complete call per line) agrees with the general parser'
       'close(3) = 0 close(4) = 0',
       '--- SIGCHLD {si_signo=SIGCHLD} ---',
     ]) expect(fastCall(l, null, f), l).toBe(false);
+  });
+});
+
+describe("strace's own -c table after a -C trace", () => {
+  const CDIR = 'fixtures/strace';
+  const withTable = readdirSync(CDIR).filter((n) => n.endsWith('.log') || n === 'ff.c.txt');
+
+  it.each(withTable)('%s: every table line is a message with its text and line; nothing unparsed', async (name) => {
+    const text = readFileSync(join(CDIR, name), 'utf8');
+    const { tableLine } = splitStraceSummary(text);
+    expect(tableLine).not.toBeNull();
+    const lines = text.split('\n');
+    if (lines[lines.length - 1] === '') lines.pop();
+    const evs = await parseStraceText(text, name);
+    expect(kinds(evs, 'unparsed')).toEqual([]);
+    const tail = evs.filter((e) => e.line >= tableLine!);
+    expect(tail).toEqual(lines.slice(tableLine! - 1).map((t, i) => ({ kind: 'message', file: name, line: tableLine! + i, pid: null, text: t })));
+    // The trace before it (none with -c alone) is untouched: calls are still calls.
+    if (tableLine! > 1) expect(syscalls(evs).length).toBeGreaterThan(0);
+  });
+
+  it('a row-looking line with no header before it stays unparsed', async () => {
+    const row = '  0.00    0.000000           0         1           getpid';
+    const evs = await parseStraceText(`close(3) = 0\n${row}\n`);
+    expect(evs[1]).toMatchObject({ kind: 'unparsed', line: 2, text: row.trim() });
+  });
+
+  it('a header with no rule under it is parsed as before (unparsed), and so is the next line', async () => {
+    const header = '% time     seconds  usecs/call     calls    errors syscall';
+    const evs = await parseStraceText(`${header}\nclose(3) = 0\n${header}\n`);
+    expect(evs.map((e) => [e.kind, e.line])).toEqual([['unparsed', 1], ['syscall', 2], ['unparsed', 3]]);
+  });
+
+  it('the table ends at its total row: a row-looking line after it is unparsed; trace lines after it are parsed', async () => {
+    const table = [
+      '% time     seconds  usecs/call     calls    errors syscall',
+      '------ ----------- ----------- --------- --------- ----------------',
+      ' 60.00    0.000006           6         1           close',
+      '------ ----------- ----------- --------- --------- ----------------',
+      '100.00    0.000010           5         2         1 total',
+    ];
+    const row = ' 40.00    0.000004           4         1         1 openat';
+    const evs = await parseStraceText(['close(3) = 0', ...table, row, 'close(4) = 0', ''].join('\n'));
+    expect(evs.map((e) => [e.kind, e.line])).toEqual([
+      ['syscall', 1], ['message', 2], ['message', 3], ['message', 4], ['message', 5], ['message', 6], ['unparsed', 7], ['syscall', 8],
+    ]);
+  });
+
+  it('a table cut short: lines that do not fit its columns are trace lines again', async () => {
+    const evs = await parseStraceText([
+      '% time     seconds  usecs/call     calls    errors syscall',
+      '------ ----------- ----------- --------- --------- ----------------',
+      'close(3) = 0',
+      ' 60.00    0.000006           6         1           close',
+    ].join('\n'));
+    expect(evs.map((e) => [e.kind, e.line])).toEqual([['message', 1], ['message', 2], ['syscall', 3], ['unparsed', 4]]);
+  });
+
+  it('a personality heading alone, or before something that is not a table, stays unparsed', async () => {
+    const heading = 'System call usage summary for 32 bit mode:';
+    const evs = await parseStraceText(`${heading}\nclose(3) = 0\n${heading}\n`);
+    expect(evs.map((e) => [e.kind, e.line])).toEqual([['unparsed', 1], ['syscall', 2], ['unparsed', 3]]);
+  });
+
+  it('any chunking of a -C log gives the same events (table included)', async () => {
+    const data = readFileSync(join(CDIR, 'columns.log'));
+    const whole: TraceEvent[] = [];
+    for await (const e of parseStrace([data], { file: 'c' })) whole.push(e);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: data.length - 1 }), { maxLength: 30 }), async (cuts) => {
+        const at = [0, ...[...cuts].sort((a, b) => a - b), data.length];
+        const chunks = at.slice(1).map((e, i) => data.subarray(at[i], e));
+        const evs: TraceEvent[] = [];
+        for await (const e of parseStrace(chunks, { file: 'c' })) evs.push(e);
+        expect(evs).toEqual(whole);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  const x86 = process.arch === 'x64';
+  it.skipIf(!haveStrace || !haveGcc || !x86)('live: a 64-bit program making an i386 syscall gets a second table under "System call usage summary for 32 bit mode:"', async () => {
+    if (!haveStrace || !haveGcc || !x86) console.warn('skipped: needs strace, gcc and x86_64');
+    const dir = mkdtempSync(join(tmpdir(), 'tc-c32-'));
+    try {
+      const src = join(dir, 'm.c');
+      // getpid (20 on i386) through int $0x80: strace counts it under its 32 bit personality.
+      writeFileSync(src, 'int main(void){long r;__asm__ volatile("int $0x80":"=a"(r):"a"(20L):"memory");return r>0?0:1;}\n');
+      await execa('gcc', ['-O0', '-o', join(dir, 'm'), src]);
+      const out = join(dir, 'out.txt');
+      await execa('strace', ['-C', '-o', out, join(dir, 'm')]);
+      const text = readFileSync(out, 'utf8');
+      const heading = text.split('\n').findIndex((l) => l === 'System call usage summary for 32 bit mode:');
+      expect(heading).toBeGreaterThan(0);
+      const evs: TraceEvent[] = [];
+      for await (const e of parseStrace(createReadStream(out), { file: out })) evs.push(e);
+      expect(kinds(evs, 'unparsed')).toEqual([]);
+      expect(evs.find((e) => e.line === heading + 1)).toMatchObject({ kind: 'message', text: 'System call usage summary for 32 bit mode:' });
+      expect(evs.filter((e) => e.kind === 'message' && / total$/.test(e.text))).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
