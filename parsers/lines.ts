@@ -33,8 +33,8 @@ export async function* readLineBatches(
   // The unfinished line carried over from earlier chunks, as bytes (it may end inside a UTF-8 sequence).
   let pending: Buffer[] = [];
   let pendingLen = 0;
-  // While skipping an overlong line: its sample and running length.
-  let skipping: { sample: string; length: number } | null = null;
+  // While skipping an overlong line: its first bytes (the sample, at most SAMPLE) and running length.
+  let skipping: { head: Buffer; length: number } | null = null;
   let lineNo = 0;
 
   const decode = (buf: Buffer, start: number, end: number): string => {
@@ -53,9 +53,11 @@ export async function* readLineBatches(
       const end = nl === -1 ? n : nl;
       if (skipping !== null) {
         skipping.length += end;
+        const want = SAMPLE - skipping.head.length;
+        if (want > 0 && end > 0) skipping.head = Buffer.concat([skipping.head, chunk.subarray(0, Math.min(want, end))]);
       } else if (pendingLen + end > maxLine) {
-        const head = Buffer.concat([...pending, chunk.subarray(0, end)]);
-        skipping = { sample: head.toString('utf8', 0, Math.min(SAMPLE, head.length)), length: head.length };
+        const length = pendingLen + end;
+        skipping = { head: Buffer.concat([...pending, chunk.subarray(0, end)], Math.min(SAMPLE, length)), length };
         pending = [];
         pendingLen = 0;
       } else if (end > 0) {
@@ -64,7 +66,7 @@ export async function* readLineBatches(
       }
       if (nl === -1) continue;
       if (skipping !== null) {
-        batch.push({ lineNo: ++lineNo, text: skipping.sample, tooLong: true, length: skipping.length });
+        batch.push({ lineNo: ++lineNo, text: skipping.head.toString('utf8'), tooLong: true, length: skipping.length });
         skipping = null;
       } else {
         const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
@@ -90,7 +92,8 @@ export async function* readLineBatches(
     if (start < n) {
       const rest = n - start;
       if (rest > maxLine) {
-        skipping = { sample: chunk.toString('utf8', start, start + SAMPLE), length: rest };
+        // A copy: the sample must not keep the chunk alive.
+        skipping = { head: Buffer.from(chunk.subarray(start, Math.min(start + SAMPLE, n))), length: rest };
       } else {
         pending.push(chunk.subarray(start));
         pendingLen = rest;
@@ -99,7 +102,7 @@ export async function* readLineBatches(
     if (batch.length > 0) yield batch;
   }
   if (skipping !== null) {
-    yield [{ lineNo: ++lineNo, text: skipping.sample, tooLong: true, length: skipping.length }];
+    yield [{ lineNo: ++lineNo, text: skipping.head.toString('utf8'), tooLong: true, length: skipping.length }];
   } else if (pendingLen > 0) {
     const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
     yield [{ lineNo: ++lineNo, text: decode(whole, 0, whole.length) }];
