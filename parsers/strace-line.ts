@@ -244,19 +244,21 @@ function matchOutput(s: string, i: number, exp: Expected, final: boolean): numbe
 
 /** `<0.000012>` at i: its end, or -1. Sets `durationOut`. */
 let durationOut = 0;
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
 function durationEnd(s: string, i: number): number {
-  const a = digitsEnd(s, i + 1);
-  if (a === i + 1 || s.charCodeAt(a) !== DOT) return -1;
-  const b = digitsEnd(s, a + 1);
-  if (b === a + 1 || s.charCodeAt(b) !== GT) return -1;
-  // By hand: Number(slice) costs more than the rest of the line.
-  let whole = 0;
-  for (let k = i + 1; k < a; k++) whole = whole * 10 + (s.charCodeAt(k) - 0x30);
-  let frac = 0;
-  let scale = 1;
-  for (let k = a + 1; k < b; k++) { frac = frac * 10 + (s.charCodeAt(k) - 0x30); scale *= 10; }
-  durationOut = b - a - 1 <= 9 && a - i - 1 <= 9 ? whole + frac / scale : Number(s.slice(i + 1, b));
-  return b + 1;
+  // By hand, in one pass: Number(slice) costs more than the rest of the line. All digits as one integer
+  // (exact below 2^53), then one division by an exact power of ten: the same double Number() gives.
+  let k = i + 1;
+  let v = 0;
+  let c = s.charCodeAt(k);
+  while (c >= 0x30 && c <= 0x39) { v = v * 10 + (c - 0x30); c = s.charCodeAt(++k); }
+  if (k === i + 1 || c !== DOT) return -1;
+  const a = k;
+  c = s.charCodeAt(++k);
+  while (c >= 0x30 && c <= 0x39) { v = v * 10 + (c - 0x30); c = s.charCodeAt(++k); }
+  if (k === a + 1 || c !== GT) return -1;
+  durationOut = k - i - 2 <= 15 && k - a - 1 <= 9 ? v / POW10[k - a - 1]! : Number(s.slice(i + 1, k));
+  return k + 1;
 }
 
 /** Scratch outputs of parseResult (one call at a time; avoids an object per line). */
