@@ -523,3 +523,37 @@ describe("strace's own -c table after a -C trace", () => {
     }
   });
 });
+
+describe('parseStrace as an async iterator', () => {
+  it('a failing input rejects the iteration after the events before it; breaking out closes the input', async () => {
+    let closed = false;
+    async function* failing(): AsyncGenerator<string> {
+      try {
+        yield 'close(3) = 0\nclose(4) = 0\n';
+        throw new Error('disk gone');
+      } finally {
+        closed = true;
+      }
+    }
+    const seen: string[] = [];
+    await expect((async () => {
+      for await (const e of parseStrace(failing(), { file: 'f' })) if (e.kind === 'syscall') seen.push(e.args);
+    })()).rejects.toThrow('disk gone');
+    expect(seen).toEqual(['3']);
+    expect(closed).toBe(true);
+
+    closed = false;
+    async function* endless(): AsyncGenerator<string> {
+      try { for (;;) yield 'close(3) = 0\n'; } finally { closed = true; }
+    }
+    let n = 0;
+    for await (const _ of parseStrace(endless(), { file: 'f' })) if (++n === 5) break;
+    expect(closed).toBe(true);
+  });
+
+  it('next() called again before the last one settled keeps the order', async () => {
+    const it = parseStrace(['close(1) = 0\nclose(2) = 0\n', 'close(3) = 0\n'], { file: 'f' });
+    const rs = await Promise.all([it.next(), it.next(), it.next(), it.next()]);
+    expect(rs.map((r) => (r.done ? 'done' : r.value.kind === 'syscall' ? r.value.args : r.value.kind))).toEqual(['1', '2', '3', 'done']);
+  });
+});
