@@ -75,6 +75,13 @@ async function timeCli(path: string): Promise<Measure> {
   return { secs, rssMb: m ? Number(m[1]) / 1024 : null, note: 'node bin/trace-compare.js summary FILE --format json' };
 }
 
+/** Wall time of the CLI doing nothing (`--version`): node start-up and module loading. */
+async function cliStartup(): Promise<number> {
+  const t = performance.now();
+  await execa(process.execPath, [cli, '--version'], { stdout: 'ignore' });
+  return (performance.now() - t) / 1000;
+}
+
 const argv = process.argv.slice(2);
 if (argv[0] === '--one') {
   const mode = argv[1] as Mode;
@@ -101,6 +108,7 @@ if (argv[0] === '--one') {
     const events = await child('events', path);
     const batches = await child('batches', path);
     const whole = await timeCli(path);
+    const startup = await cliStartup();
     const ratio = (m: Measure): string => (split.secs / m.secs).toFixed(2);
     console.log(`run ${run}:`);
     console.log(`  split2 line count            ${fmt(split)}  (${split.note})`);
@@ -108,6 +116,7 @@ if (argv[0] === '--one') {
     console.log(`  parseStrace -> SummaryBuilder ${fmt(events)}  ratio ${ratio(events)}  (${events.note})`);
     console.log(`  parseStraceBatches -> builder ${fmt(batches)}  ratio ${ratio(batches)}`);
     console.log(`  CLI summary --format json    ${fmt(whole)}  ratio ${ratio(whole)}  (wall, includes node start-up)`);
+    console.log(`  CLI start-up (--version)     ${startup.toFixed(2).padStart(18)} s  (CLI without it: ${(mb / (whole.secs - startup)).toFixed(1)} MB/s, ratio ${(split.secs / (whole.secs - startup)).toFixed(2)})`);
   }
   console.log('targets: summary path ratio >= 0.33 (aim 0.5), RSS < 200 MB');
 }
