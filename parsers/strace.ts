@@ -1,6 +1,8 @@
 // Streaming strace 6.1 text parser. Memory stays flat: the only state is one held event (a `-k` stack
-// may follow it), the table of `<unfinished ...>` calls per pid, and at most one partial call whose
-// line a program's output or a strace message broke.
+// may follow it), the table of `<unfinished ...>` calls per pid, at most one partial call whose line a
+// program's output or a strace message broke, and at most two lines that may open a `-c` table.
+// Speed: most lines are one complete call, read by strace-line's fastCall straight into an event; the
+// rest go through parseText. Lines come in batches, and events leave in batches (parseStraceBatches).
 
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
