@@ -10,7 +10,11 @@ import { writeOut } from '../output.js';
 export async function runSummary(files: string[], format: ReportFormat, diag: Diagnostics): Promise<void> {
   const builder = new SummaryBuilder();
   for (const input of await openInputs(files)) {
-    for await (const e of diag.watch(input.events)) builder.add(e);
+    // Reported inline rather than through diag.watch(): one generator step less per event on the hot path.
+    for await (const e of input.events) {
+      if (e.kind === 'unparsed') diag.report(e);
+      builder.add(e);
+    }
   }
   await writeOut(renderSummary(builder.result(), format));
 }
