@@ -1,24 +1,12 @@
 // The oracle: summarize(parse(trace)) must give strace's own -C table, calls and errors per syscall.
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseStraceText, parseStraceFiles } from '../parsers/strace.js';
 import { splitStraceSummary, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
 import { SummaryBuilder, type Summary } from '../src/summary.js';
 import type { TraceEvent } from '../src/events.js';
 
 const DIR = 'fixtures/strace';
-const PARSER = 'parsers/strace.ts';
-
-type Parse = (text: string, file: string) => Promise<TraceEvent[]>;
-type ParseFiles = (paths: string[]) => AsyncIterable<TraceEvent>;
-let parseStraceText: Parse | null = null;
-let parseStraceFiles: ParseFiles | null = null;
-if (existsSync(PARSER)) {
-  const mod = (await import('../parsers/strace.js')) as { parseStraceText: Parse; parseStraceFiles: ParseFiles };
-  parseStraceText = mod.parseStraceText;
-  parseStraceFiles = mod.parseStraceFiles;
-} else {
-  console.warn(`summary oracle skipped: ${PARSER} (the strace trace parser) does not exist yet`);
-}
 
 async function summaryOf(events: Iterable<TraceEvent> | AsyncIterable<TraceEvent>) {
   const b = new SummaryBuilder();
@@ -36,12 +24,12 @@ const counts = (s: Summary | StraceSummary) =>
 // Every -C fixture: a trace followed by strace's table. c-only.log has no trace to compare.
 const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.log') && f !== 'c-only.log').sort();
 
-describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals strace -C table', () => {
+describe('summarize(parseStrace(trace)) equals strace -C table', () => {
   it.each(fixtures)('%s', async (f) => {
     const { trace, table } = splitStraceSummary(readFileSync(`${DIR}/${f}`, 'utf8'));
     expect(table, 'fixture has a table').not.toBeNull();
     const want = parseStraceSummaryTable(table!, f);
-    const { summary, unparsed } = await summaryOf(await parseStraceText!(trace, `${DIR}/${f}`));
+    const { summary, unparsed } = await summaryOf(await parseStraceText(trace, `${DIR}/${f}`));
     expect(counts(summary)).toEqual(counts(want));
     expect(unparsed, 'every trace line understood').toEqual([]);
     expect({ calls: summary.total.calls, errors: summary.total.errors }).toEqual({
@@ -53,7 +41,7 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
   it('tt-T-w.log: -T durations add up to the -w seconds (to 1µs a call: -T truncates)', async () => {
     const { trace, table } = splitStraceSummary(readFileSync(`${DIR}/tt-T-w.log`, 'utf8'));
     const want = parseStraceSummaryTable(table!);
-    const { summary } = await summaryOf(await parseStraceText!(trace, 'tt-T-w.log'));
+    const { summary } = await summaryOf(await parseStraceText(trace, 'tt-T-w.log'));
     for (const r of want.syscalls) {
       const got = summary.syscalls.find((x) => x.syscall === r.syscall)!;
       expect(Math.abs(got.seconds! - r.seconds!), r.syscall).toBeLessThanOrEqual(r.calls * 1e-6 + 1e-6);
@@ -65,7 +53,7 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
   it('ff.PID files together equal the table of a -f -c run of the same command (ff.c.txt)', async () => {
     const files = readdirSync(DIR).filter((f) => /^ff\.\d+$/.test(f));
     expect(files.length).toBeGreaterThanOrEqual(3);
-    const { summary, unparsed } = await summaryOf(parseStraceFiles!(files.map((f) => `${DIR}/${f}`)));
+    const { summary, unparsed } = await summaryOf(parseStraceFiles(files.map((f) => `${DIR}/${f}`)));
     expect(unparsed).toEqual([]);
     const want = parseStraceSummaryTable(readFileSync(`${DIR}/ff.c.txt`, 'utf8'));
     expect(counts(summary)).toEqual(counts(want));
@@ -73,7 +61,7 @@ describe.skipIf(parseStraceText === null)('summarize(parseStrace(trace)) equals 
 
   it('the seed trace as pasted: every call but exit_group counts, access fails 3 times', async () => {
     const text = readFileSync(`${DIR}/seed-uname-flattened.txt`, 'utf8');
-    const { summary } = await summaryOf(await parseStraceText!(text, 'seed'));
+    const { summary } = await summaryOf(await parseStraceText(text, 'seed'));
     const c = counts(summary);
     expect(c['access']).toEqual({ calls: 3, errors: 3 });
     expect(c['write']).toEqual({ calls: 1, errors: 0 });
