@@ -153,6 +153,8 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
     }
     const line = diag.summaryLine();
     if (line) process.stderr.write(line + '\n');
+    // Ctrl-C while the traces were being read: stop here, the finally block still cleans up.
+    if (controller.signal.aborted) return ExitCode.Interrupted;
     const comparison: Comparison = { command, environments };
     await writeOut(renderComparison(comparison, args.format));
 
