@@ -11,3 +11,23 @@ record() { # name, command...
   printf 'env -i PATH=/usr/bin:/bin LANG=C.UTF-8 strace -f -v -s 256 -o %s %s\n' "$out/$name.log" "$*" > "$out/$name.cmd"
 }
 record host-uname uname -r
+
+# A live three-way run kept on disk: each environment's workload log and perf trace, plus the JSON the run
+# printed, so that `diff` of the saved logs can be checked against the live numbers. Needs root.
+if [ "$(id -u)" = 0 ]; then
+  run=$out/run-uname
+  rm -rf "$run" && mkdir -p "$run"
+  err=$(mktemp)
+  ./bin/trace-compare.js uname -r --pod runc --pod gvisor --format json --keep-temp > "$run/live.json" 2> "$err"
+  echo './bin/trace-compare.js uname -r --pod runc --pod gvisor --format json --keep-temp > live.json (then the kept files copied here by scripts/make-compare-fixtures.sh)' > "$run/live.cmd"
+  while read -r _ env _ _ _ dir; do
+    env=${env%:}
+    mkdir -p "$run/$env"
+    cp "$dir/out/perf.txt" "$run/$env/perf.txt"
+    if [ -d "$dir/out/runsc" ]; then cp "$dir"/out/runsc/*.boot.txt "$run/$env/"; else cp "$dir/out/strace.log" "$run/$env/strace.log"; fi
+    rm -rf "$dir"
+  done < <(grep 'files kept in' "$err")
+  rm -f "$err"
+  # Kept paths are private temp dirs: keep the JSON free of them.
+  node -e 'const f=process.argv[1]; const c=JSON.parse(require("fs").readFileSync(f,"utf8")); for (const e of c.environments) e.sources=[]; require("fs").writeFileSync(f, JSON.stringify(c,null,2)+"\n")' "$run/live.json"
+fi

@@ -22,6 +22,8 @@ export interface HostKernelSummary {
   /** Syscalls perf saw from the workload's processes, and how many of them it saw enter (sys_enter). */
   workloadSeen: number;
   workloadEntered: number;
+  /** Events perf reported lost: when above 0, the counts may be short. */
+  lostEvents: number;
 }
 
 export interface EnvironmentReport {

@@ -139,6 +139,45 @@ describe('diff of a runsc --debug-log directory', () => {
   });
 });
 
+describe('diff of both views saved from one live run (fixtures/compare/run-uname)', () => {
+  it('reproduces the live run\'s numbers: calls, errors and what reached the host kernel', async () => {
+    const run = fx('compare/run-uname');
+    const live = JSON.parse(readFileSync(path.join(run, 'live.json'), 'utf8')) as { environments: DiffEnv[] };
+    const r = await cli([
+      'diff',
+      `host=${run}/host/strace.log`, `host=${run}/host/perf.txt`,
+      `runc=${run}/runc/strace.log`, `runc=${run}/runc/perf.txt`,
+      `gvisor=${run}/gvisor`, `gvisor=${run}/gvisor/perf.txt`,
+      '--format', 'json',
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const saved = JSON.parse(r.stdout) as { environments: DiffEnv[] };
+    for (const name of ['host', 'runc', 'gvisor']) {
+      const a = saved.environments.find((e) => e.name === name)!;
+      const b = live.environments.find((e) => e.name === name)!;
+      expect(a.syscalls, name).toEqual(b.syscalls);
+      expect(a.kernelRelease, name).toBe(b.kernelRelease);
+      expect(a.hostKernel!.syscalls, name).toEqual(b.hostKernel!.syscalls);
+      expect([a.hostKernel!.workloadSeen, a.hostKernel!.workloadEntered], name).toEqual([b.hostKernel!.workloadSeen, b.hostKernel!.workloadEntered]);
+    }
+    expect(saved.environments.find((e) => e.name === 'gvisor')!.syscalls.find((s) => s.syscall === 'uname')!.hostKernelCalls).toBe(0);
+  });
+
+  it('refuses two workload logs under one label', async () => {
+    const r = await cli(['diff', `a=${fx('compare/host-uname.log')}`, `a=${fx('strace/plain.log')}`]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/at most one workload log/);
+  });
+});
+
+interface DiffEnv {
+  name: string;
+  kernelRelease: string | null;
+  syscalls: { syscall: string; calls: number; errors: number; hostKernelCalls: number | null }[];
+  hostKernel: { syscalls: { syscall: string; calls: number }[]; workloadSeen: number; workloadEntered: number } | null;
+}
+
 describe('help and usage', () => {
   for (const sub of [[], ['parse'], ['summary'], ['diff'], ['run']]) {
     it(`${['trace-compare', ...sub].join(' ')} --help`, async () => {

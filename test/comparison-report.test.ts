@@ -12,7 +12,7 @@ function env(name: string, runtime: EnvironmentReport['runtime'], counter: Workl
   return {
     name, runtime, sources: [], kernelRelease: counter.kernelRelease, kernelReleaseSource: counter.kernelRelease ? 'workload' : null,
     exitCode: 0, stdout: 'x\n', syscalls, totals: totalsOf(syscalls, entered !== null),
-    hostKernel: entered ? { syscalls: [{ syscall: 'futex', calls: 3 }], processes: [{ pid: 9, comm: 'exe', role: 'runtime', what: 'the Sentry' }], workloadSeen: 0, workloadEntered: 0 } : null,
+    hostKernel: entered ? { syscalls: [{ syscall: 'futex', calls: 3 }], processes: [{ pid: 9, comm: 'exe', role: 'runtime', what: 'the Sentry' }], workloadSeen: 0, workloadEntered: 0, lostEvents: 0 } : null,
     unparsed: counter.unparsed,
   };
 }

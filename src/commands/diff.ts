@@ -1,10 +1,14 @@
 // `trace-compare diff [LABEL=]FILE...`: the comparison built from saved logs, no runtime needed.
+// Logs that share a label make one environment: a workload log (strace text or a runsc debug log) gives
+// the workload's syscalls, and a perf trace of the same run gives what reached the host kernel.
 
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Diagnostics } from '../diagnostics.js';
-import { openInput } from '../input.js';
-import { WorkloadCounter, totalsOf, type Comparison, type EnvironmentReport, type RuntimeName } from '../compare.js';
+import { openInput, type OpenedInput } from '../input.js';
+import { UserError, ExitCode } from '../errors.js';
+import { WorkloadCounter, totalsOf, type Comparison, type EnvironmentReport, type HostKernelSummary, type RuntimeName } from '../compare.js';
+import { attributeHostKernel } from '../attribution.js';
 import { renderComparison } from '../report/comparison-report.js';
 import type { ReportFormat } from '../format.js';
 import { writeOut } from '../output.js';
@@ -24,35 +28,81 @@ export function parseLabelledLog(arg: string): LabelledLog {
 const RUNTIME_OF_LABEL: Record<string, RuntimeName> = { host: 'host', runc: 'runc', crun: 'crun', gvisor: 'runsc', runsc: 'runsc' };
 
 export async function buildDiff(args: string[], diag: Diagnostics): Promise<Comparison> {
+  const groups = new Map<string, string[]>();
+  for (const { label, path } of args.map(parseLabelledLog)) groups.set(label, [...(groups.get(label) ?? []), path]);
   const environments: EnvironmentReport[] = [];
-  for (const { label, path } of args.map(parseLabelledLog)) {
-    const input = await openInput(path);
-    const counter = new WorkloadCounter();
-    // perf output is itself the host kernel's view: each call either entered the kernel or did not.
-    const entered = input.format === 'perf' ? new Map<string, number>() : null;
-    for await (const e of diag.watch(input.events)) {
-      counter.add(e);
-      if (entered && e.kind === 'syscall' && e.enteredKernel) entered.set(e.name, (entered.get(e.name) ?? 0) + 1);
-    }
-    const syscalls = counter.result(entered);
-    environments.push({
-      name: label,
-      runtime: RUNTIME_OF_LABEL[label] ?? (input.format === 'runsc' ? 'runsc' : null),
-      sources: [input.file],
-      kernelRelease: counter.kernelRelease,
-      kernelReleaseSource: counter.kernelRelease === null ? null : 'workload',
-      exitCode: counter.exitCode,
-      ...(counter.killedBy !== null ? { ended: `killed by ${counter.killedBy}` } : {}),
-      stdout: null,
-      syscalls,
-      totals: totalsOf(syscalls, entered !== null),
-      hostKernel: null,
-      unparsed: counter.unparsed,
-    });
+  for (const [label, paths] of groups) {
+    const inputs: OpenedInput[] = [];
+    for (const p of paths) inputs.push(await openInput(p));
+    environments.push(await environmentOf(label, inputs, diag));
   }
   return { command: null, environments };
+}
+
+async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnostics): Promise<EnvironmentReport> {
+  const workload = inputs.filter((i) => i.format !== 'perf');
+  const perf = inputs.filter((i) => i.format === 'perf');
+  if (workload.length > 1 || perf.length > 1) {
+    throw new UserError(
+      `${label}: give at most one workload log (strace or runsc) and one perf trace per label; got ${inputs.map((i) => `${i.file} (${i.format})`).join(', ')}`,
+      ExitCode.Usage,
+    );
+  }
+  const runtime = RUNTIME_OF_LABEL[label] ?? (workload[0]?.format === 'runsc' ? 'runsc' : null);
+  const counter = new WorkloadCounter();
+  let command: string[] = [];
+  let entered: Map<string, number> | null = null;
+  let hostKernel: HostKernelSummary | null = null;
+
+  if (workload[0]) {
+    for await (const e of diag.watch(workload[0].events)) {
+      counter.add(e);
+      if (command.length === 0 && e.kind === 'syscall' && e.name === 'execve') command = execPath(e.args);
+    }
+  }
+  if (perf[0] && workload[0]) {
+    // Both views of one run: attribute perf's processes as the live run does.
+    const view = await attributeHostKernel(diag.watch(perf[0].events), { runtime: runtime ?? 'host', command });
+    entered = new Map(view.workload.map((w) => [w.syscall, w.entered]));
+    hostKernel = {
+      syscalls: view.runtime,
+      processes: view.processes,
+      workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
+      workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
+      lostEvents: view.lostEvents,
+    };
+  } else if (perf[0]) {
+    // perf output alone is itself the host kernel's view: each call either entered the kernel or did not.
+    entered = new Map();
+    for await (const e of diag.watch(perf[0].events)) {
+      counter.add(e);
+      if (e.kind === 'syscall' && e.enteredKernel) entered.set(e.name, (entered.get(e.name) ?? 0) + 1);
+    }
+  }
+  const syscalls = counter.result(entered);
+  return {
+    name: label,
+    runtime,
+    sources: inputs.map((i) => i.file),
+    kernelRelease: counter.kernelRelease,
+    kernelReleaseSource: counter.kernelRelease === null ? null : 'workload',
+    exitCode: counter.exitCode,
+    ...(counter.killedBy !== null ? { ended: `killed by ${counter.killedBy}` } : {}),
+    stdout: null,
+    syscalls,
+    totals: totalsOf(syscalls, entered !== null),
+    hostKernel,
+    unparsed: counter.unparsed,
+  };
+}
+
+/** The program a strace execve started: its first argument, as the basename attribution matches on. */
+function execPath(args: string): string[] {
+  const m = /^"((?:[^"\\]|\\.)*)"/.exec(args);
+  return m?.[1] ? [m[1]] : [];
 }
 
 export async function runDiff(args: string[], format: ReportFormat, diag: Diagnostics): Promise<void> {
   await writeOut(renderComparison(await buildDiff(args, diag), format));
 }
+

@@ -192,6 +192,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
       processes: view.processes,
       workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
       workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
+      lostEvents: view.lostEvents,
     };
   }
 

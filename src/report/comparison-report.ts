@@ -101,6 +101,9 @@ export function findingsOf(c: Comparison): string[] {
       `${e.name}: ${e.totals.hostKernelCalls} of the ${e.totals.calls} syscalls the workload issued entered the host kernel` +
         (answered.length && e.totals.calls > 0 ? `; never entering it: ${listOf(answered)}.` : '.'),
     );
+    if (e.hostKernel && e.hostKernel.lostEvents > 0) {
+      out.push(`${e.name}: perf reported ${e.hostKernel.lostEvents} lost events: the host-kernel counts may be short.`);
+    }
     if (e.hostKernel && e.hostKernel.workloadSeen > e.hostKernel.workloadEntered) {
       const trapped = e.hostKernel.workloadSeen - e.hostKernel.workloadEntered;
       out.push(`${e.name}: perf saw ${trapped} of the workload's syscalls only as an exit with no entry: they were trapped before the host kernel ran them.`);
