@@ -1,10 +1,10 @@
 // Opens trace inputs (files or stdin), detects their format from content, and picks the parser.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { TraceEvent } from './events.js';
 import { UserError, ExitCode } from './errors.js';
-import { parseStrace, parseStraceFiles, isStraceFfSet } from '../parsers/strace.js';
+import { parseStrace, parseStraceFiles, isStraceFfSet, findStraceFfFiles } from '../parsers/strace.js';
 import { parseRunscLog, parseRunscLogFiles, runscBootLogs } from '../parsers/runsc-log.js';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
 import { detectFormat } from '../parsers/detect.js';
@@ -39,6 +39,11 @@ export async function openInput(path: string, forced?: InputFormat): Promise<Ope
 /** Opens several paths; strace `-ff -o prefix` sets (`prefix.1234`, ...) are read together as one trace. */
 export async function openInputs(paths: string[], forced?: InputFormat): Promise<OpenedInput[]> {
   if (paths.length === 0) paths = ['-'];
+  // `strace -ff -o prefix` names no file `prefix`: the prefix stands for its `prefix.PID` files.
+  if (paths.length === 1 && paths[0] !== '-' && !existsSync(paths[0]!)) {
+    const set = await findStraceFfFiles(paths[0]!).catch(() => []);
+    if (set.length > 0) paths = set;
+  }
   if (paths.length > 1 && !paths.includes('-') && isStraceFfSet(paths)) {
     for (const p of paths) await openFile(p).then((s) => s.destroy());
     return [{ file: commonPrefix(paths), format: 'strace', events: parseStraceFiles(paths) }];

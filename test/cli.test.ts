@@ -101,6 +101,18 @@ describe('bad input is reported by line, and nothing is lost', () => {
   });
 });
 
+describe('strace -ff -o prefix sets', () => {
+  it('the files, or their prefix alone, summarise as one trace', async () => {
+    const files = readdirSync(fx('strace')).filter((f) => /^ff\.\d+$/.test(f)).map((f) => fx(`strace/${f}`));
+    const a = await cli(['summary', ...files, '--format', 'json']);
+    const b = await cli(['summary', fx('strace/ff'), '--format', 'json']);
+    expect(a.exitCode).toBe(0);
+    expect(b.stdout).toBe(a.stdout);
+    const pids = new Set((await cli(['parse', fx('strace/ff')])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { pid: number }).pid));
+    expect(pids.size).toBe(files.length);
+  });
+});
+
 describe('parse', () => {
   it('prints one JSON event a line, and a JSON array with --format json', async () => {
     const a = await cli(['parse', fx('strace/seed-uname-flattened.txt')]);
