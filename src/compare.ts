@@ -3,6 +3,7 @@
 
 import type { SyscallEvent, TraceEvent } from './events.js';
 import { isError } from './events.js';
+import type { HostKernelView } from './attribution.js';
 
 export type RuntimeName = 'host' | 'runc' | 'crun' | 'runsc';
 
@@ -107,4 +108,18 @@ export function syscallUnion(envs: EnvironmentReport[]): string[] {
   const total = new Map<string, number>();
   for (const env of envs) for (const r of env.syscalls) total.set(r.syscall, (total.get(r.syscall) ?? 0) + r.calls);
   return [...total].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+}
+
+/** The two things a comparison takes from an attributed perf trace: entered calls per syscall, and the rest. */
+export function fromHostKernelView(view: HostKernelView): { entered: Map<string, number>; hostKernel: HostKernelSummary } {
+  return {
+    entered: new Map(view.workload.map((w) => [w.syscall, w.entered])),
+    hostKernel: {
+      syscalls: view.runtime,
+      processes: view.processes,
+      workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
+      workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
+      lostEvents: view.lostEvents,
+    },
+  };
 }

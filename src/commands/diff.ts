@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { Diagnostics } from '../diagnostics.js';
 import { openInput, type OpenedInput } from '../input.js';
 import { UserError, ExitCode } from '../errors.js';
-import { WorkloadCounter, totalsOf, type Comparison, type EnvironmentReport, type HostKernelSummary, type RuntimeName } from '../compare.js';
+import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport, type HostKernelSummary, type RuntimeName } from '../compare.js';
 import { attributeHostKernel } from '../attribution.js';
 import { renderComparison } from '../report/comparison-report.js';
 import type { ReportFormat } from '../format.js';
@@ -63,14 +63,7 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
   if (perf[0] && workload[0]) {
     // Both views of one run: attribute perf's processes as the live run does.
     const view = await attributeHostKernel(diag.watch(perf[0].events), { runtime: runtime ?? 'host', command });
-    entered = new Map(view.workload.map((w) => [w.syscall, w.entered]));
-    hostKernel = {
-      syscalls: view.runtime,
-      processes: view.processes,
-      workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
-      workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
-      lostEvents: view.lostEvents,
-    };
+    ({ entered, hostKernel } = fromHostKernelView(view));
   } else if (perf[0]) {
     // perf output alone is itself the host kernel's view: each call either entered the kernel or did not.
     entered = new Map();

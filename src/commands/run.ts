@@ -5,7 +5,7 @@ import yargs, { type Argv } from 'yargs';
 import { ExitCode, UserError } from '../errors.js';
 import type { ReportFormat } from '../format.js';
 import { Diagnostics } from '../diagnostics.js';
-import { WorkloadCounter, totalsOf, type Comparison, type EnvironmentReport } from '../compare.js';
+import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport } from '../compare.js';
 import { renderComparison } from '../report/comparison-report.js';
 import { writeOut } from '../output.js';
 import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
@@ -186,14 +186,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
       command,
       ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
     });
-    entered = new Map(view.workload.map((w) => [w.syscall, w.entered]));
-    hostKernel = {
-      syscalls: view.runtime,
-      processes: view.processes,
-      workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
-      workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
-      lostEvents: view.lostEvents,
-    };
+    ({ entered, hostKernel } = fromHostKernelView(view));
   }
 
   let kernelRelease = counter.kernelRelease;
