@@ -119,7 +119,11 @@ export function findingsOf(c: Comparison): string[] {
 
 function commCounts(processes: { comm: string }[]): string {
   const n = new Map<string, number>();
-  for (const p of processes) n.set(p.comm, (n.get(p.comm) ?? 0) + 1);
+  // perf prints `:PID` for a task it saw no name for.
+  for (const p of processes) {
+    const comm = p.comm === '' || p.comm.startsWith(':') ? 'unnamed' : p.comm;
+    n.set(comm, (n.get(comm) ?? 0) + 1);
+  }
   return [...n].map(([comm, k]) => (k > 1 ? `${comm} ×${k}` : comm)).join(', ');
 }
 
