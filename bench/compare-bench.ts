@@ -27,9 +27,13 @@ async function timed(fn: () => Promise<void>): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) throw new Error('compare bench needs root (runc and runsc)');
   const runsc = await which('runsc');
-  if (!runsc) throw new Error('runsc not installed: apt-get install runsc');
+  const missing = [...(process.getuid?.() === 0 ? [] : ['root']), ...(runsc ? [] : ['runsc (apt-get install runsc)'])];
+  for (const tool of ['runc', 'strace', 'perf']) if (!(await which(tool))) missing.push(tool);
+  if (missing.length > 0 || !runsc) {
+    console.log(`compare bench skipped: needs ${missing.join(', ')}`);
+    return;
+  }
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tc-bench-'));
   try {
