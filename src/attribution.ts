@@ -31,6 +31,12 @@ export interface AttributionHint {
   command: string[];
   /** Host pids whose descendants hold the workload (container init, runsc sandbox, host strace). */
   workloadPids?: number[];
+  /**
+   * comm of the tracer that started the workload (`strace`). An exec of the command's name by a process
+   * whose parent is not that tracer (a wrapper shell when the command is itself `sh`) is then passed over,
+   * as long as some exec's parent is the tracer.
+   */
+  tracedBy?: string;
 }
 
 export interface HostKernelView {
@@ -216,14 +222,22 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
     }
   } else {
     const want = basename(hint.command[0] ?? '').slice(0, 14);
+    const byTracer = (p: Proc) => {
+      const parent = p.parent !== undefined ? procs.get(p.parent) : undefined;
+      return parent !== undefined && (parent.comm === hint.tracedBy || parent.execs.some((x) => x.comm === hint.tracedBy));
+    };
     let best: { tid: number; index: number } | null = null;
+    let bestTraced: { tid: number; index: number } | null = null;
     for (const p of procs.values()) {
       if (!scope.has(p.tid)) continue;
       for (const x of p.execs) {
         const hit = x.filename !== undefined ? basename(x.filename) === basename(hint.command[0] ?? '') : x.comm.slice(0, 14) === want;
-        if (hit && (best === null || x.index < best.index)) best = { tid: p.tid, index: x.index };
+        if (!hit) continue;
+        if (best === null || x.index < best.index) best = { tid: p.tid, index: x.index };
+        if (hint.tracedBy !== undefined && byTracer(p) && (bestTraced === null || x.index < bestTraced.index)) bestTraced = { tid: p.tid, index: x.index };
       }
     }
+    best = bestTraced ?? best;
     if (best) {
       for (const t of descendants([best.tid], best.index)) workloadFrom.set(t, t === best.tid ? best.index : 0);
     }

@@ -103,6 +103,19 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(c.environments.find((e) => e.name === 'gvisor')!.totals.hostKernelCalls).toBe(0);
   });
 
+  it('a shell running a pipeline: --include puts ls and wc in the pods; no syscall is counted entering more often than issued', async () => {
+    const r = await run(['sh', '-c', 'echo hi; ls / | wc -l', '--include', 'ls', '--include', 'wc', '--format', 'json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout) as { environments: Env[] };
+    for (const e of c.environments) {
+      expect(e.exitCode, e.name).toBe(0);
+      expect(e.stdout.startsWith('hi\n'), e.name).toBe(true);
+      // The workload is the sh strace started, not perf's status wrapper (also an sh).
+      for (const s of e.syscalls) expect(s.hostKernelCalls!, `${e.name} ${s.syscall}`).toBeLessThanOrEqual(s.calls);
+      expect(e.syscalls.find((s) => s.syscall === 'wait4')?.calls ?? 0, e.name).toBeGreaterThanOrEqual(1);
+    }
+  });
+
   it('SIGINT 4 s into sleep 30 ends within 10 s, exit 130, leaving no container, process or temp dir', async () => {
     const child = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], {
       reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp },

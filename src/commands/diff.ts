@@ -62,7 +62,7 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
   }
   if (perf[0] && workload[0]) {
     // Both views of one run: attribute perf's processes as the live run does.
-    const view = await attributeHostKernel(diag.watch(perf[0].events), { runtime: runtime ?? 'host', command });
+    const view = await attributeHostKernel(diag.watch(perf[0].events), { runtime: runtime ?? 'host', command, ...(workload[0].format === 'strace' ? { tracedBy: 'strace' } : {}) });
     ({ entered, hostKernel } = fromHostKernelView(view));
   } else if (perf[0]) {
     // perf output alone is itself the host kernel's view: each call either entered the kernel or did not.

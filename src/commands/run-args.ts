@@ -14,6 +14,7 @@ const OPTIONS: Record<string, boolean> = {
   '--format': true,
   '--timeout': true,
   '--rootfs': true,
+  '--include': true,
   '--install-missing': false,
   '--no-perf': false,
   '--keep-temp': false,

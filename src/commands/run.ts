@@ -35,12 +35,18 @@ export function runYargs<T>(y: Argv<T>) {
     .option('format', { choices: ['table', 'markdown', 'json'] as const, default: 'table' as const, describe: 'output format' })
     .option('timeout', { type: 'number', default: 60, describe: 'seconds each environment may run before it is torn down' })
     .option('rootfs', { type: 'string', describe: 'root filesystem for the pods, used as-is (default: built from the host)' })
+    .option('include', {
+      type: 'string',
+      array: true,
+      describe: 'also copy this host command (and its libraries) into the pods\' generated root filesystem; repeatable, e.g. for sh -c \'ls | wc -l\'',
+    })
     .option('install-missing', { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' })
     .option('perf', { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf trace (--no-perf to skip)' })
     .option('keep-temp', { type: 'boolean', default: false, describe: 'keep bundles and logs (paths printed on stderr)' })
     .example('trace-compare uname -r --pod gvisor', 'host vs gVisor')
     .example('trace-compare cat /etc/hostname --pod runc --pod gvisor', 'three-way')
     .example('trace-compare --pod gvisor -- ls --format=long', 'after --, every argument is the command\'s own')
+    .example('trace-compare sh -c \'ls / | wc -l\' --include ls --include wc', 'commands a shell runs must be in the pods too')
     .epilogue('Exit codes: 0 compared (the command\'s own exit code is in the report), 2 usage, 4 runtime missing or not root, 5 a runtime failed, 124 timeout, 130 interrupted.')
     .strict()
     .help();
@@ -52,6 +58,7 @@ interface RunArgs {
   format: ReportFormat;
   timeout: number;
   rootfs?: string;
+  include?: string[];
   'install-missing': boolean;
   perf: boolean;
   'keep-temp': boolean;
@@ -131,6 +138,7 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
           command,
           timeoutMs: args.timeout * 1000,
           ...(args.rootfs !== undefined ? { rootfs: args.rootfs } : {}),
+          ...(args.include !== undefined ? { include: args.include } : {}),
           signal: controller.signal,
           tracePerf,
           keepTemp: args['keep-temp'],
@@ -185,6 +193,8 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
       runtime: o.env.runtime,
       command,
       ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
+      // Host and runc/crun run the command under strace: the workload is the process strace started.
+      ...(o.workloadTrace.format === 'strace' ? { tracedBy: 'strace' } : {}),
     });
     ({ entered, hostKernel } = fromHostKernelView(view));
   }

@@ -101,6 +101,10 @@ export function findingsOf(c: Comparison): string[] {
       `${e.name}: ${e.totals.hostKernelCalls} of the ${e.totals.calls} syscalls the workload issued entered the host kernel` +
         (answered.length && e.totals.calls > 0 ? `; never entering it: ${listOf(answered)}.` : '.'),
     );
+    const over = e.syscalls.filter((r) => r.hostKernelCalls !== null && r.hostKernelCalls > r.calls).map((r) => r.syscall);
+    if (over.length) {
+      out.push(`${e.name}: perf attributed more calls of ${listOf(over)} to the workload than its own trace recorded: the workload's processes were not told apart exactly, so read these counts with care.`);
+    }
     if (e.hostKernel && e.hostKernel.lostEvents > 0) {
       out.push(`${e.name}: perf reported ${e.hostKernel.lostEvents} lost events: the host-kernel counts may be short.`);
     }
