@@ -202,7 +202,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
   let kernelRelease = counter.kernelRelease;
   let kernelReleaseSource: EnvironmentReport['kernelReleaseSource'] = kernelRelease === null ? null : 'workload';
   if (kernelRelease === null && !signal.aborted && o.runtimeError === null) {
-    kernelRelease = await probeKernelRelease(o.env).catch(() => null);
+    kernelRelease = await probeKernelRelease(o.env, { signal }).catch(() => null);
     kernelReleaseSource = kernelRelease === null ? null : 'probe';
   }
 

@@ -92,7 +92,7 @@ export function findingsOf(c: Comparison): string[] {
       continue;
     }
     if (e.kernelRelease !== null) {
-      const how = e.kernelReleaseSource === 'probe' ? 'a uname probe in the same kind of sandbox was told' : 'the workload was told by uname';
+      const how = e.kernelReleaseSource === 'probe' ? 'a uname -r probe run in the same kind of environment was told' : 'the workload was told by uname';
       out.push(`${e.name}: ${how} the kernel release is ${e.kernelRelease}.`);
     }
     if (e.totals.hostKernelCalls === null) continue;
