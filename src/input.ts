@@ -39,6 +39,9 @@ export async function openInput(path: string, forced?: InputFormat): Promise<Ope
 /** Opens several paths; strace `-ff -o prefix` sets (`prefix.1234`, ...) are read together as one trace. */
 export async function openInputs(paths: string[], forced?: InputFormat): Promise<OpenedInput[]> {
   if (paths.length === 0) paths = ['-'];
+  if (paths.includes('-') && process.stdin.isTTY) {
+    throw new UserError('no trace to read: standard input is a terminal', ExitCode.Usage, 'give a file, or pipe a trace in: strace -f CMD 2>&1 | trace-compare summary -');
+  }
   // `strace -ff -o prefix` names no file `prefix`: the prefix stands for its `prefix.PID` files.
   if (paths.length === 1 && paths[0] !== '-' && !existsSync(paths[0]!)) {
     const set = await findStraceFfFiles(paths[0]!).catch(() => []);

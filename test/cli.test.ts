@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, createWriteStream, 
 import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
+import { parseStraceSummaryTable } from '../parsers/strace-c.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/trace-compare.js');
@@ -39,8 +40,20 @@ describe('summary', () => {
     expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
   });
 
+  it('prints the table in strace -c\'s own layout, which parses back to the same counts', async () => {
+    for (const f of ['strace/tt-T.log', 'strace/plain.log']) {
+      const table = await cli(['summary', fx(f)]);
+      const json = JSON.parse((await cli(['summary', fx(f), '--format', 'json'])).stdout) as SummaryJson;
+      const back = parseStraceSummaryTable(table.stdout, f);
+      expect(back.syscalls.map((r) => [r.syscall, r.calls, r.errors])).toEqual(json.syscalls.map((r) => [r.syscall, r.calls, r.errors]));
+      expect(back.total.calls).toBe(json.total.calls);
+    }
+  });
+
   it('renders markdown and a colourless table under NO_COLOR', async () => {
     const md = await cli(['summary', fx('strace/plain.log'), '--format', 'markdown']);
+    const total = (JSON.parse((await cli(['summary', fx('strace/plain.log'), '--format', 'json'])).stdout) as SummaryJson).total;
+    expect(md.stdout).toContain(`| **${total.calls}** | **${total.errors}** | **total** |`);
     expect(md.stdout).toMatch(/^\| calls \| errors \| syscall \|/);
     const t = await cli(['summary', fx('strace/plain.log')], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } });
     expect(t.stdout).not.toMatch(/\u001b\[/);

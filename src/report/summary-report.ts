@@ -1,14 +1,22 @@
-// Renders a strace -c style summary as a terminal table, Markdown or JSON.
+// Renders a strace -c style summary: as strace itself prints it (table), as Markdown, or as JSON.
 
-import Table from 'cli-table3';
 import type { Summary, SummaryRow } from '../summary.js';
-import { COMPACT, markdownTable, makeChalk, type ReportFormat } from '../format.js';
+import { markdownTable, makeChalk, type ReportFormat } from '../format.js';
 
 export function renderSummary(summary: Summary, format: ReportFormat): string {
   if (format === 'json') return JSON.stringify(summary, null, 2) + '\n';
   const timed = summary.syscalls.some((r) => r.seconds !== undefined);
-  const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
-  const cells = (r: SummaryRow): string[] => [
+  if (format === 'markdown') {
+    const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
+    const rows = [...summary.syscalls, { ...summary.total, syscall: 'total' }].map((r) => cells(r, timed));
+    rows[rows.length - 1] = rows[rows.length - 1]!.map((c) => (c === '' ? c : `**${c}**`));
+    return markdownTable(head, rows, head.map((h) => (h === 'syscall' ? 'l' : 'r')));
+  }
+  return straceTable(summary, timed);
+}
+
+function cells(r: SummaryRow, timed: boolean): string[] {
+  return [
     ...(timed
       ? [fixed(r.percentTime, 2), fixed(r.seconds, 6), r.usecsPerCall === undefined ? '' : String(Math.round(r.usecsPerCall))]
       : []),
@@ -16,21 +24,23 @@ export function renderSummary(summary: Summary, format: ReportFormat): string {
     r.errors ? String(r.errors) : '',
     r.syscall,
   ];
-  const rows = summary.syscalls.map(cells);
-  const total = cells({ ...summary.total, syscall: 'total' });
-  const align = head.map((h) => (h === 'syscall' ? 'l' : 'r') as 'l' | 'r');
-  if (format === 'markdown') return markdownTable(head, [...rows, total.map((c) => `**${c}**`)], align);
+}
 
+/**
+ * strace's own layout (strace -c), so the table reads as people know it and strace-c.ts parses it back.
+ * Without -T durations there is no time to show: only calls, errors and syscall.
+ */
+function straceTable(summary: Summary, timed: boolean): string {
   const chalk = makeChalk();
-  const table = new Table({
-    head: head.map((h) => chalk.bold(h)),
-    colAligns: align.map((a) => (a === 'r' ? 'right' : 'left')),
-    style: { head: [], border: [] },
-    chars: COMPACT,
-  });
-  for (const r of rows) table.push(r);
-  table.push(total.map((c) => chalk.bold(c)));
-  return table.toString() + '\n';
+  const widths = [...(timed ? [6, 11, 11] : []), 9, 9];
+  const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors'];
+  const nameWidth = Math.max(16, ...summary.syscalls.map((r) => r.syscall.length));
+  const line = (c: string[], name: string) => c.map((x, i) => x.padStart(widths[i]!)).join(' ') + ' ' + name;
+  const rule = widths.map((w) => '-'.repeat(w)).join(' ') + ' ' + '-'.repeat(nameWidth);
+  const out = [chalk.bold(line(head, 'syscall')), rule];
+  for (const r of summary.syscalls) out.push(line(cells(r, timed).slice(0, -1), r.syscall));
+  out.push(rule, chalk.bold(line(cells({ ...summary.total, syscall: 'total' }, timed).slice(0, -1), 'total')));
+  return out.join('\n') + '\n';
 }
 
 function fixed(n: number | undefined, digits: number): string {
