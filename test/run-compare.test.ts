@@ -89,6 +89,15 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     }
   });
 
+  it('a workload killed by a signal: 128+N from the runtime, and the signal named from its own trace', async () => {
+    const r = await run(['sh', '-c', 'kill -9 $$', '--format', 'json']);
+    expect(r.exitCode).toBe(0);
+    const c = JSON.parse(r.stdout) as { environments: (Env & { ended?: string })[] };
+    expect(c.environments.map((e) => [e.name, e.exitCode, e.ended])).toEqual([
+      ['host', 137, 'killed by SIGKILL'], ['runc', 137, 'killed by SIGKILL'], ['gvisor', 137, 'killed by SIGKILL'],
+    ]);
+  });
+
   it('a command that writes a file: the write happens in each environment and is traced', async () => {
     const out = path.join('/tmp', `tc-write-test-${process.pid}`);
     const r = await run(['--pod', 'runc', '--pod', 'gvisor', '--format', 'json', '--', 'cp', '/etc/hostname', out]);

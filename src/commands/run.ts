@@ -215,7 +215,10 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
         ? `runtime error: ${o.runtimeError.split('\n').filter(Boolean).pop() ?? ''}`
         : o.signal !== null
           ? `killed by ${o.signal}`
-          : undefined;
+          : // Runtimes report a signal death as 128+N; the workload's own trace names the signal.
+            counter.killedBy !== null
+            ? `killed by ${counter.killedBy}`
+            : undefined;
   return {
     name: o.env.name,
     runtime: o.env.runtime,
