@@ -45,7 +45,7 @@ export function runYargs<T>(y: Argv<T>) {
     .option('keep-temp', { type: 'boolean', default: false, describe: 'keep bundles and logs (paths printed on stderr)' })
     .example('trace-compare uname -r --pod gvisor', 'host vs gVisor')
     .example('trace-compare cat /etc/hostname --pod runc --pod gvisor', 'three-way')
-    .example('trace-compare --pod gvisor -- ls --format=long', 'after --, every argument is the command\'s own')
+    .example('trace-compare --pod gvisor -- seq --format=%03g 3', 'after --, every argument is the command\'s own')
     .example('trace-compare sh -c \'ls / | wc -l\' --include ls --include wc', 'commands a shell runs must be in the pods too')
     .epilogue('Exit codes: 0 compared (the command\'s own exit code is in the report), 2 usage, 4 runtime missing or not root, 5 a runtime failed, 124 timeout, 130 interrupted.')
     .strict()
