@@ -3,6 +3,7 @@
 // with `<... resumed>`, attaches `-k` stacks and joins lines that a program's output or a strace
 // message broke apart. Char-code scanning only: no backtracking regexes on the hot path.
 
+import { headerColumns } from './strace-c.js';
 import type { SyscallResult } from '../src/events.js';
 
 /** What precedes the body of a strace line: `pid<comm> timestamp [nr] [ip] `. */
@@ -757,6 +758,13 @@ export function parseText(s: string, out: Item[], final: boolean, defaultPid: nu
     if (i >= n) break;
     const e = parseEvent(s, i, out, final, defaultPid);
     if (e > i) { i = e; continue; }
+    // A -C run's summary table flattened onto the same line: strace's own output, so a message.
+    const te = flatTable(s, i);
+    if (te > i) {
+      out.push({ t: 'message', p: { pid: defaultPid }, text: s.slice(i, te), at: i });
+      i = te;
+      continue;
+    }
     // Unknown text (a shell prompt, a pasted heading): find the next event, keep the text as unparsed.
     let tries = 0;
     let next = -1;
@@ -777,6 +785,39 @@ export function parseText(s: string, out: Item[], final: boolean, defaultPid: nu
     }
     i = next;
   }
+}
+
+const TABLE_START = /^(?:% time|seconds|usecs\/call|calls|errors|syscall|shortest|longest|max|min|avg)\b/;
+const NUMBER_TOKEN = /^\s+[\d.]+(?=\s|$)/;
+
+/**
+ * End of a strace -c table that starts at `i` with its newlines lost: a header (columns as strace-c.ts
+ * knows them, in any -U order), a rule with one run of dashes per column, rows, the same rule again and
+ * the `total` row. -1 when the text there is not such a table.
+ */
+function flatTable(s: string, i: number): number {
+  if (!TABLE_START.test(s.slice(i, i + 12))) return -1;
+  const ruleStart = s.indexOf(' -', i);
+  if (ruleStart < 0 || ruleStart - i > 300) return -1;
+  const cols = headerColumns(s.slice(i, ruleStart));
+  if (cols === null) return -1;
+  const ruleAt = new RegExp(`^\\s+(-+(?: -+){${cols.length - 1}})(?=\\s|$)`).exec(s.slice(ruleStart, ruleStart + 400));
+  if (ruleAt === null) return -1;
+  const rule = ruleAt[1]!;
+  const second = s.indexOf(' ' + rule, ruleStart + ruleAt[0].length);
+  if (second < 0) return -1;
+  let end = second + 1 + rule.length;
+  const total = /^\s+(?:[\d.]+\s+)*total\b/.exec(s.slice(end, end + 200));
+  if (total === null) return -1;
+  end += total[0].length;
+  // Columns after `syscall` (-U orders) follow the word total on its row.
+  const before = total[0].trim().split(/\s+/).length - 1;
+  for (let k = before + 1; k < cols.length; k++) {
+    const m = NUMBER_TOKEN.exec(s.slice(end, end + 40));
+    if (m === null) break;
+    end += m[0].length;
+  }
+  return end;
 }
 
 /** Skips separators between events, but not the leading space of a ` > ` stack frame. */

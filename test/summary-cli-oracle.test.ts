@@ -40,6 +40,13 @@ describe.each(fixtures)('trace-compare summary %s', (f) => {
     expect(counts(json.syscalls)).toEqual(counts(want.syscalls));
   });
 
+  it('flattened onto one line with its -C table, on stdin: the table is strace\'s message, nothing unparsed', async () => {
+    const flat = text.split('\n').filter((l) => l !== '').join(' ');
+    const { json, stderr } = await summary(['-'], flat);
+    expect(counts(json.syscalls)).toEqual(counts(want.syscalls));
+    expect(stderr).toBe('');
+  });
+
   it('flattened onto one line, on stdin', async () => {
     const flat = trace.split('\n').filter((l) => l !== '').join(' ');
     const { json, stderr } = await summary(['-'], flat);
