@@ -71,13 +71,16 @@ for (const c of '"()[]{}</,s') SPECIAL[c.charCodeAt(0)] = 1;
 
 /** End of a `<...>` decoration starting at i (`3</etc/passwd>`, `<TCP:[a->b]>`), or -1. */
 function angleEnd(s: string, i: number): number {
+  // -yy nests: a device's path carries its own `<char 1:3>`, as in `1</dev/null<char 1:3>>`.
   let sq = 0;
+  let depth = 1;
   for (let j = i + 1; j < s.length; j++) {
     const c = s.charCodeAt(j);
     if (c === LBRACK) sq++;
     else if (c === RBRACK) { if (sq > 0) sq--; }
-    else if (c === GT && sq === 0) return j + 1;
-    else if (c === NL || c === LT) return -1;
+    else if (c === LT && sq === 0) depth++;
+    else if (c === GT && sq === 0) { if (--depth === 0) return j + 1; }
+    else if (c === NL) return -1;
   }
   return -1;
 }
@@ -429,6 +432,8 @@ function scanCall(s: string, name: string, start: number, final: boolean): CallS
         const d = digitsEnd(s, q);
         if (d === q) { watchOutput = false; continue; }
         if (s.charCodeAt(d) === RPAREN && (count === null || s.slice(q, d) === count)) { watchOutput = false; continue; }
+        // `write(1, ""..., 3 <unfinished ...>`: another process's line comes next, not the program's output.
+        if (s.startsWith(UNFINISHED, d) && (count === null || s.slice(q, d) === count)) { watchOutput = false; continue; }
         // Digits run into the output (`184.4.0-...`): try each split of count and output.
         const tries = count !== null && s.startsWith(count, q) ? [q + count.length] : [];
         if (count === null) for (let k = q + 1; k <= d && k - q <= 20; k++) tries.push(k);

@@ -64,7 +64,7 @@ export function renderStraceEvent(e: TraceEvent): string {
       return renderSyscall(e);
     case 'signal': {
       const body = e.stopped ? `--- stopped by ${e.signal} ---` : e.info === '' ? `--- ${e.signal} ---` : `--- ${e.signal} ${e.info} ---`;
-      return prefix(e.pid, e.comm, e.timestamp) + body;
+      return prefix(e.pid, e.comm, e.timestamp) + body + (e.stack?.map((f) => '\n > ' + f).join('') ?? '');
     }
     case 'exit': {
       const what = e.how === 'exited' ? `exited with ${e.code ?? 0}` : `killed by ${e.signal ?? 'SIGKILL'}${e.coreDumped ? ' (core dumped)' : ''}`;

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { SyscallEvent, TraceEvent } from '../src/events.js';
+import type { SignalEvent, SyscallEvent, TraceEvent } from '../src/events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
 import { fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
 import { headerColumns, isRule } from './strace-c.js';
@@ -26,11 +26,11 @@ const UNTERMINATED = 'a system call the trace ended inside of (no closing parent
 
 /** Line-at-a-time state machine; `parseStrace` feeds it from a stream. */
 export class StraceParser {
-  private held: SyscallEvent | null = null;
+  private held: SyscallEvent | SignalEvent | null = null;
   /** Exits right after the held call: `-k` prints exit_group's frames after `+++ exited`. */
   private heldExits: TraceEvent[] = [];
   /** Where a `-k` frame goes: the last syscall, emitted or pending. */
-  private stackTarget: SyscallEvent | null = null;
+  private stackTarget: SyscallEvent | SignalEvent | null = null;
   private readonly pending = new Map<number, SyscallEvent>();
   private partial: { text: string; line: number; mode: 'output' | 'interrupted' } | null = null;
   private readonly items: Item[] = [];
@@ -269,7 +269,7 @@ export class StraceParser {
       case 'stack': {
         const target = this.stackTarget;
         if (target === null) {
-          this.emit(out, this.unparsed(' > ' + item.frame, line, 'a -k stack frame with no system call before it'));
+          this.emit(out, this.unparsed(' > ' + item.frame, line, 'a -k stack frame with no system call or signal before it'));
           return;
         }
         (target.stack ??= []).push(item.frame);
@@ -307,7 +307,8 @@ export class StraceParser {
   private emit(out: TraceEvent[], ev: TraceEvent): void {
     if (ev.kind === 'exit' && this.held !== null && this.held.pid === ev.pid) { this.heldExits.push(ev); return; }
     this.flushHeld(out);
-    if (ev.kind === 'syscall') { this.held = ev; this.stackTarget = ev; return; }
+    // -k frames on the following lines belong to a syscall, or to a signal (where it was delivered).
+    if (ev.kind === 'syscall' || ev.kind === 'signal') { this.held = ev; this.stackTarget = ev; return; }
     this.stackTarget = null;
     out.push(ev);
   }

@@ -64,6 +64,10 @@ fixture c-only        "strace -f -c -o OUT sh -c 'ls / | wc -l'"
 fixture trace-filter  'strace -C -e trace=openat,close -o OUT cat /etc/hostname'
 # No -o: trace, the program's own output and the table share one stream.
 fixture interleaved   'strace -C uname -r > OUT 2>&1'
+# -yy on a device nests decorations (`1</dev/null<char 1:3>>`); -s 0 prints every string as `""...`.
+fixture yy-dev-s0     "strace -f -C -yy -s 0 -o OUT sh -c 'cat /etc/hostname | wc -c > /dev/null'"
+# -k prints the stack where a signal was delivered, after the `--- SIGCHLD ... ---` line.
+fixture k-signal      "strace -f -C -k -o OUT sh -c 'sleep 0.05 & wait'"
 
 # -ff writes one file per process (ff.PID; PIDs differ on every run) and cannot be combined with -c/-C,
 # so ff.c.txt is the table of a separate -f -c run of the same command.

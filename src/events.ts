@@ -62,6 +62,8 @@ export interface SignalEvent extends EventBase {
   signal: string;
   /** The `{si_signo=...}` text. */
   info: string;
+  /** `-k`: strace prints the stack where the signal was delivered. */
+  stack?: string[];
   /** `--- stopped by SIGSTOP ---`: the process stopped (info is empty). */
   stopped?: boolean;
 }
