@@ -340,7 +340,8 @@ function processMessageEnd(s: string, i: number): number {
 /** After a message that cut a call short: does the call go on here? */
 function continuesCall(s: string, i: number): boolean {
   const c = s.charCodeAt(i);
-  return c === COMMA || c === RPAREN || s.startsWith(DETACHED, i);
+  // clone3 goes on with ` => {parent_tid=[N]}`, the value it changed.
+  return c === COMMA || c === RPAREN || s.startsWith(DETACHED, i) || s.startsWith(' => ', i);
 }
 
 interface CallScan {
@@ -468,6 +469,8 @@ function scanCall(s: string, name: string, start: number, final: boolean): CallS
         if (!final) return { kind: 'incomplete', args: '', end: s.length, mode: 'interrupted' };
         return { kind: 'unfinished', args, end: k, messages };
       }
+      // strace may print the call's `<unfinished ...>` on the line after its message.
+      if (s.startsWith(UNFINISHED, k)) return { kind: 'unfinished', args, end: k + UNFINISHED.length, messages };
       if (!continuesCall(s, k)) return { kind: 'unfinished', args, end: k, messages };
       pieceStart = k;
       j = k - 1;

@@ -12,6 +12,7 @@ import type { SignalEvent, SyscallEvent, TraceEvent } from '../src/events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
 import { fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
 import { headerColumns, isRule } from './strace-c.js';
+import { unescape } from './strace-args.js';
 
 export interface ParseStraceOptions {
   /** Name reported in every event's `file`. */
@@ -42,6 +43,11 @@ export class StraceParser {
   private readonly fast: FastCall = { pid: null, timestamp: undefined, name: '', args: '', result: { value: '' }, duration: undefined };
   private joinedRun = false;
   private readonly defaultPid: number | null;
+  /**
+   * A write to fd 1 or 2 printed as `<unfinished ...>`: its text (from the string literal) is what the
+   * program's own output, sharing the stream, will put on the next lines.
+   */
+  private expected: { pid: number | null; rest: string } | null = null;
 
   constructor(
     private readonly file: string,
@@ -70,6 +76,12 @@ export class StraceParser {
     let text = l.text;
     let lineNo = l.lineNo;
     const partial = this.partial;
+    if (this.expected !== null && partial === null && this.expected.rest.startsWith(text + '\n')) {
+      this.emit(out, { kind: 'output', file: this.file, line: lineNo, pid: this.expected.pid, text: text + '\n' });
+      this.expected.rest = this.expected.rest.slice(text.length + 1);
+      if (this.expected.rest === '') this.expected = null;
+      return;
+    }
     if (partial === null) {
       const f = this.fast;
       if (fastCall(text, this.defaultPid, f)) {
@@ -208,9 +220,14 @@ export class StraceParser {
         ev.split = true;
         this.pending.set(key, ev);
         this.stackTarget = ev;
+        if (item.name === 'write') {
+          const rest = stdWriteText(item.args);
+          this.expected = rest === null ? null : { pid: item.p.pid, rest };
+        }
         return;
       }
       case 'resumed': {
+        if (item.name === 'write') this.expected = null;
         let key = item.p.pid ?? -1;
         let start = this.pending.get(key);
         if (start === undefined && item.p.pid === null) {
@@ -275,9 +292,17 @@ export class StraceParser {
         (target.stack ??= []).push(item.frame);
         return;
       }
-      case 'unparsed':
+      case 'unparsed': {
+        // Flattened: the output of an unfinished write to fd 1/2 stands between events, its newlines now spaces.
+        const shown = this.expected?.rest.replace(/\n/g, ' ').trimEnd();
+        if (this.expected !== null && shown === item.text) {
+          this.emit(out, { kind: 'output', file, line, pid: this.expected.pid, text: this.expected.rest });
+          this.expected = null;
+          return;
+        }
         this.emit(out, this.unparsed(item.text, line, item.reason));
         return;
+      }
     }
   }
 
@@ -363,9 +388,18 @@ function isRow(text: string, t: { cols: number; extents: Array<[number, number]>
 }
 
 /** After a strace message cut a call's line: does this line carry on with that call? */
+const STD_WRITE = /^[12](?:<[^>]*>)?, "((?:[^"\\]|\\.)*)", \d+$/;
+
+/** The whole text a `write(1|2, "...", N` will print, or null when strace cut the literal short. */
+function stdWriteText(args: string): string | null {
+  const m = STD_WRITE.exec(args);
+  return m === null ? null : unescape(m[1]!);
+}
+
 function continuesLine(text: string): boolean {
   const c = text.charCodeAt(0);
-  return c === 0x2c /* , */ || c === 0x29 /* ) */ || text.startsWith(' <detached ...>');
+  // clone3's `=> {parent_tid=[N]}` (a value the call changed), or the call turning unfinished.
+  return c === 0x2c /* , */ || c === 0x29 /* ) */ || text.startsWith(' <detached ...>') || text.startsWith(' => ') || text.startsWith(' <unfinished ...>');
 }
 
 /**

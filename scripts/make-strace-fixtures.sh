@@ -66,6 +66,9 @@ fixture trace-filter  'strace -C -e trace=openat,close -o OUT cat /etc/hostname'
 fixture interleaved   'strace -C uname -r > OUT 2>&1'
 # -yy on a device nests decorations (`1</dev/null<char 1:3>>`); -s 0 prints every string as `""...`.
 fixture yy-dev-s0     "strace -f -C -yy -s 0 -o OUT sh -c 'cat /etc/hostname | wc -c > /dev/null'"
+# Without -o the program's output shares the stream: after `write(1, "...", N <unfinished ...>` it may stand on
+# lines of its own (the interleaving depends on timing: the script may need a few runs to give one where it does, as the kept fixture does).
+fixture output-lines  "strace -f -i -n -C sh -c 'echo one; ls /etc | head -3; uname -a' > OUT 2>&1"
 # -k prints the stack where a signal was delivered, after the `--- SIGCHLD ... ---` line.
 fixture k-signal      "strace -f -C -k -o OUT sh -c 'sleep 0.05 & wait'"
 

@@ -126,6 +126,19 @@ describe('strace -ff -o prefix sets', () => {
   });
 });
 
+describe('program output on lines of its own', () => {
+  it('after write(1, "...", N <unfinished ...>, the lines the literal announced are output, in file and flattened', async () => {
+    const file = fx('strace/output-lines.log');
+    const events = (await cli(['parse', file])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; text?: string });
+    expect(events.filter((e) => e.kind === 'unparsed')).toEqual([]);
+    expect(events.filter((e) => e.kind === 'output').map((e) => e.text).join('')).toContain('PackageKit\nX11\nadduser.conf\n');
+    const flat = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').join(' ');
+    const r = await cli(['parse', '-'], { input: flat });
+    const flatEvents = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { kind: string; text?: string });
+    expect(flatEvents.filter((e) => e.kind === 'unparsed')).toEqual([]);
+  });
+});
+
 describe('parse', () => {
   it('prints one JSON event a line, and a JSON array with --format json', async () => {
     const a = await cli(['parse', fx('strace/seed-uname-flattened.txt')]);
