@@ -69,6 +69,9 @@ fixture yy-dev-s0     "strace -f -C -yy -s 0 -o OUT sh -c 'cat /etc/hostname | w
 # Without -o the program's output shares the stream: after `write(1, "...", N <unfinished ...>` it may stand on
 # lines of its own (the interleaving depends on timing: the script may need a few runs to give one where it does, as the kept fixture does).
 fixture output-lines  "strace -f -i -n -C sh -c 'echo one; ls /etc | head -3; uname -a' > OUT 2>&1"
+# Without -o, `strace: Process N attached` lands inside clone3's line, which goes on with ` => {parent_tid=[N]}`
+# or ` <unfinished ...>` on the next line (timing decides which; the kept fixture has both).
+fixture threads-stderr "strace -f -C python3 -c 'import threading,time; ts=[threading.Thread(target=time.sleep,args=(0.02,)) for _ in range(4)]; [t.start() for t in ts]; [t.join() for t in ts]' > OUT 2>&1"
 # -k prints the stack where a signal was delivered, after the `--- SIGCHLD ... ---` line.
 fixture k-signal      "strace -f -C -k -o OUT sh -c 'sleep 0.05 & wait'"
 
