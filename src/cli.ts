@@ -50,9 +50,10 @@ async function main(argv: string[]): Promise<number> {
         strictOption(y)
           .positional('files', { type: 'string', array: true, describe: 'trace files; strace -ff sets are read together' })
           .option('format', { choices: ['jsonl', 'json', 'table'] as const, default: 'jsonl' as const, describe: 'output format' })
-          .option('input-format', { choices: ['strace', 'runsc', 'perf'] as const, describe: 'skip detection' }),
+          .option('input-format', { choices: ['strace', 'runsc', 'perf'] as const, describe: 'skip detection' })
+          .option('args', { type: 'boolean', default: false, describe: 'add each strace call\'s arguments as a typed tree (argTree)' }),
       async (a) => {
-        await runParse(a.files ?? [], a.format as ParseFormat, diag, a['input-format']);
+        await runParse(a.files ?? [], a.format as ParseFormat, diag, a['input-format'], a.args);
         finish(a.strict);
       },
     )

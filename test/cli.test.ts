@@ -149,6 +149,18 @@ describe('parse', () => {
   });
 });
 
+describe('parse --args', () => {
+  it('adds the typed argument tree: uname\'s struct with its release string', async () => {
+    const r = await cli(['parse', fx('compare/host-uname.log'), '--args']);
+    const uname = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { name?: string; argTree?: { kind: string; fields?: { name: string; value: { kind: string; value: string } }[] }[] }).find((e) => e.name === 'uname')!;
+    const release = uname.argTree![0]!.fields!.find((f) => f.name === 'release')!;
+    expect(release.value.kind).toBe('string');
+    expect(release.value.value).toBe(/release="([^"]+)"/.exec(readFileSync(fx('compare/host-uname.log'), 'utf8'))![1]);
+    const plain = await cli(['parse', fx('compare/host-uname.log')]);
+    expect(plain.stdout).not.toContain('argTree');
+  });
+});
+
 describe('diff of saved logs', () => {
   it('compares a host strace log and a runsc debug log, counts matching the logs', async () => {
     const boot = path.join(fx('runsc/uname'), readdirBoot(fx('runsc/uname')));

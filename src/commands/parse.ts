@@ -4,15 +4,22 @@ import type { TraceEvent } from '../events.js';
 import { Diagnostics } from '../diagnostics.js';
 import { openInputs, type InputFormat } from '../input.js';
 import { writeOut } from '../output.js';
+import { parseArgs, type ArgNode } from '../../parsers/strace-args.js';
 
 export type ParseFormat = 'jsonl' | 'json' | 'table';
 
-export async function runParse(files: string[], format: ParseFormat, diag: Diagnostics, forced?: InputFormat): Promise<void> {
+/** `--args`: each syscall also carries its arguments as a typed tree (parsed only when asked for). */
+function withArgTree(e: TraceEvent): TraceEvent | (TraceEvent & { argTree: ArgNode[] }) {
+  return e.kind === 'syscall' && e.source === 'strace' ? { ...e, argTree: parseArgs(e.args) } : e;
+}
+
+export async function runParse(files: string[], format: ParseFormat, diag: Diagnostics, forced?: InputFormat, args = false): Promise<void> {
   const inputs = await openInputs(files, forced);
   let first = true;
   if (format === 'json') await writeOut('[');
   for (const input of inputs) {
-    for await (const e of diag.watch(input.events)) {
+    for await (const raw of diag.watch(input.events)) {
+      const e = args ? withArgTree(raw) : raw;
       if (format === 'jsonl') await writeOut(JSON.stringify(e) + '\n');
       else if (format === 'json') await writeOut((first ? '\n' : ',\n') + JSON.stringify(e));
       else await writeOut(tableLine(e) + '\n');
