@@ -140,6 +140,15 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
   });
 
+  it('an environment that cannot start (bad --rootfs) stops the others at once: exit 2, nothing left', async () => {
+    const started = Date.now();
+    const r = await run(['sleep', '20', '--pod', 'runc', '--pod', 'gvisor', '--rootfs', '/nonexistent-rootfs']);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--rootfs /nonexistent-rootfs is not a directory');
+    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+  });
+
   it('--timeout tears a run down with exit 124 and leaves nothing', async () => {
     const r = await run(['sleep', '30', '--pod', 'gvisor', '--timeout', '2', '--format', 'json']);
     expect(r.exitCode).toBe(124);

@@ -142,10 +142,17 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
           signal: controller.signal,
           tracePerf,
           keepTemp: args['keep-temp'],
-        }).then((o) => {
-          outcomes.push(o);
-          return o;
-        }),
+        }).then(
+          (o) => {
+            outcomes.push(o);
+            return o;
+          },
+          (err: unknown) => {
+            // One environment could not run (a command missing here, a bad rootfs): stop the others now.
+            controller.abort();
+            throw err;
+          },
+        ),
       ),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
