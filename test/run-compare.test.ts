@@ -147,6 +147,9 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--rootfs /nonexistent-rootfs is not a directory');
     expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+    // The host's own `sleep 20` (traced by strace, not under TMPDIR) was stopped too.
+    const ps = execaSync('ps', ['-eo', 'args'], { reject: false }).stdout.split('\n');
+    expect(ps.filter((a) => /(^|\/)sleep 20$/.test(a.trim()))).toEqual([]);
   });
 
   it('--timeout tears a run down with exit 124 and leaves nothing', async () => {
