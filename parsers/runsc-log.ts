@@ -235,13 +235,3 @@ export async function* parseRunscLogFiles(paths: string[], maxLine?: number): As
     yield* parseRunscLog(createReadStream(path), opts);
   }
 }
-
-/** The kernel release the sandboxed app saw: `Release:` in the first completed uname's exit. */
-export async function kernelReleaseFromRunsc(events: AsyncIterable<TraceEvent> | Iterable<TraceEvent>): Promise<string | null> {
-  for await (const e of events) {
-    if (e.kind !== 'syscall' || e.name !== 'uname' || e.result === null) continue;
-    const m = /\bRelease: ([^,}]+)/.exec(e.args);
-    if (m) return m[1]!.trim();
-  }
-  return null;
-}
