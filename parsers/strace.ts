@@ -10,9 +10,8 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SignalEvent, SyscallEvent, TraceEvent } from '../src/events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
-import { fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
+import { decodeLiteral, fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
 import { headerColumns, isRule } from './strace-c.js';
-import { unescape } from './strace-args.js';
 
 export interface ParseStraceOptions {
   /** Name reported in every event's `file`. */
@@ -393,7 +392,7 @@ const STD_WRITE = /^[12](?:<[^>]*>)?, "((?:[^"\\]|\\.)*)", \d+$/;
 /** The whole text a `write(1|2, "...", N` will print, or null when strace cut the literal short. */
 function stdWriteText(args: string): string | null {
   const m = STD_WRITE.exec(args);
-  return m === null ? null : unescape(m[1]!);
+  return m === null ? null : decodeLiteral(m[1]!, 0, m[1]!.length);
 }
 
 function continuesLine(text: string): boolean {

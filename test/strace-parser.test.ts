@@ -557,3 +557,14 @@ describe('parseStrace as an async iterator', () => {
     expect(rs.map((r) => (r.done ? 'done' : r.value.kind === 'syscall' ? r.value.args : r.value.kind))).toEqual(['1', '2', '3', 'done']);
   });
 });
+
+describe('output a pending write announced, on lines of its own', () => {
+  // The form of fixtures/strace/output-lines.log, with UTF-8 text: strace escapes its bytes in octal, and
+  // the output lines carry the decoded characters, so the literal is decoded as UTF-8 as the glued case does.
+  it('matches non-ASCII output decoded from the literal\'s bytes', async () => {
+    const text = '[pid  2494] write(1, "\\303\\251t\\303\\251\\nX11\\n", 10 <unfinished ...>\nété\nX11\n[pid  2494] <... write resumed>) = 10\n';
+    const events = await parseStraceText(text, 'u8');
+    expect(events.filter((e) => e.kind === 'unparsed')).toEqual([]);
+    expect(events.filter((e) => e.kind === 'output').map((e) => (e.kind === 'output' ? e.text : ''))).toEqual(['été\n', 'X11\n']);
+  });
+});
