@@ -1,0 +1,16 @@
+// What a live test may expect of the installed tools, read from the tools themselves: a test never
+// holds one machine's kernel release or tool version as a constant.
+
+import { execa } from 'execa';
+
+/**
+ * The kernel release gVisor's Sentry reports, for the runsc installed here: 4.4.0 up to
+ * release-20260426, 4.19.0-gvisor since release-20260427.0. Debian spells the version
+ * `runsc version 0.0~20221219.0`, upstream `runsc version release-20221219.0`.
+ */
+export async function gvisorRelease(): Promise<string> {
+  const text = String((await execa('runsc', ['--version'], { reject: false, stdin: 'ignore' })).stdout);
+  const m = /(\d{8})\.\d+/.exec(text);
+  if (!m) throw new Error(`cannot read the release date from runsc --version: ${JSON.stringify(text)}`);
+  return Number(m[1]) >= 20260427 ? '4.19.0-gvisor' : '4.4.0';
+}
