@@ -6,7 +6,8 @@
 #                                             profile resolves its capability-conditional rules against
 #                                             the spec's bounding set, so each cap set needs its render
 #   containerd-defaults.json                  provenance (versions, kernel, exact commands) plus the
-#                                             default and --privileged capabilities, masked/readonly paths
+#                                             default and --privileged capabilities, device rules,
+#                                             masked/readonly paths
 # Nothing here is typed by hand: a private containerd (own config, root, state, sockets in a temp dir)
 # is started, `ctr containers create` builds the specs client-side from containerd's defaults, and
 # `ctr containers info --spec` prints them. `ctr oci spec` would need no daemon but never adds seccomp.
@@ -99,6 +100,8 @@ jq --indent 2 -n \
     privilegedCapabilities: $v[0].process.capabilities.bounding,
     maskedPaths: $d[0].linux.maskedPaths,
     readonlyPaths: $d[0].linux.readonlyPaths,
+    devices: $d[0].linux.resources.devices,
+    privilegedDevices: $v[0].linux.resources.devices,
     namespaces: [$d[0].linux.namespaces[].type],
     noNewPrivileges: $d[0].process.noNewPrivileges,
     privilegedSeccomp: ($v[0].linux.seccomp != null),
