@@ -7,6 +7,7 @@
 // calls `makedev(0x88, 0)` / `htons(80)` / `inet_addr("1.2.3.4")`, comments `/* 26 vars */` and -X verbose's
 // `0x1 /* O_WRONLY */`, -y/-yy fd decorations `3</etc/passwd>`, `5<TCP:[127.0.0.1:1->127.0.0.1:2]>`,
 // `1</dev/null<char 1:3>>`, NULL, `&name`, value-result changes `[128 => 16]`, `a -> b`.
+// Nesting is bounded (MAX_DEPTH): the parser recurses per level, and a crafted line must not overflow the stack.
 
 /** One node. Every number-like node keeps its exact text; `value` is a JS number (may round past 2^53). */
 export type ArgNode =
@@ -134,7 +135,12 @@ export interface EllipsisNode {
 export interface RawNode {
   kind: 'raw';
   text: string;
+  /** Set when the item nests deeper than MAX_DEPTH levels: kept whole instead of parsed. */
+  reason?: 'too-deep';
 }
+
+/** Deepest nesting parsed (brackets, braces, calls, `=>`/`->` chains, `a=b=` fields); strace prints a few levels. */
+export const MAX_DEPTH = 256;
 
 /** Parses an argument list. Never throws; unknown forms become `raw` nodes. */
 export function parseArgs(text: string): ArgNode[] {
@@ -148,6 +154,8 @@ class Fail extends Error {}
 const fail = (): never => {
   throw new Fail();
 };
+/** Nesting past MAX_DEPTH: the innermost item that hit it becomes a raw node. */
+class TooDeep extends Fail {}
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 // Field names: `st_mode`, `c_cc[VMIN]`, `sa_handler`; a field is `name=` but not `name==` / `name=>`.
@@ -157,7 +165,19 @@ const CLOSE: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
 
 class Parser {
   i = 0;
+  private depth = 0;
   constructor(readonly s: string) {}
+
+  /** Runs one nested parse step, refusing to go deeper than MAX_DEPTH. */
+  private nested<T>(step: () => T): T {
+    if (this.depth >= MAX_DEPTH) throw new TooDeep();
+    this.depth++;
+    try {
+      return step();
+    } finally {
+      this.depth--;
+    }
+  }
 
   /** Comma-separated items up to `end` (not consumed; '' = end of text). */
   list(end: string): ArgNode[] {
@@ -199,7 +219,9 @@ class Parser {
       if (!(e instanceof Fail)) throw e;
       this.i = start;
       this.skipItem(end);
-      return { kind: 'raw', text: this.s.slice(start, this.i).trim() };
+      const raw: RawNode = { kind: 'raw', text: this.s.slice(start, this.i).trim() };
+      if (e instanceof TooDeep) raw.reason = 'too-deep';
+      return raw;
     }
   }
 
@@ -210,12 +232,12 @@ class Parser {
     if (this.s.startsWith('=>', this.i)) {
       this.i += 2;
       this.ws();
-      return { kind: 'changed', before: left, after: this.binary(end) };
+      return { kind: 'changed', before: left, after: this.nested(() => this.binary(end)) };
     }
     if (this.s.startsWith('->', this.i)) {
       this.i += 2;
       this.ws();
-      return { kind: 'arrow', from: left, to: this.binary(end) };
+      return { kind: 'arrow', from: left, to: this.nested(() => this.binary(end)) };
     }
     return left;
   }
@@ -226,7 +248,7 @@ class Parser {
     const f = FIELD.exec(this.s);
     if (f) {
       this.i = FIELD.lastIndex;
-      return { kind: 'field', name: f[1]!, value: this.value(end) };
+      return { kind: 'field', name: f[1]!, value: this.nested(() => this.value(end)) };
     }
     let node = this.operand();
     if (this.s[this.i] === '|' && this.s[this.i + 1] !== '|') {
@@ -279,7 +301,7 @@ class Parser {
     }
     if (c === '{') {
       this.i++;
-      const fields = this.list('}');
+      const fields = this.nested(() => this.list('}'));
       this.expect('}');
       return { kind: 'struct', fields };
     }
@@ -308,7 +330,7 @@ class Parser {
       this.i = IDENT.lastIndex;
       if (this.s[this.i] === '(') {
         this.i++;
-        const args = this.list(')');
+        const args = this.nested(() => this.list(')'));
         this.expect(')');
         return { kind: 'call', name: id[0], args };
       }
@@ -329,7 +351,7 @@ class Parser {
       this.i = close + 1;
       return { kind: 'bitset', negated, items: inner === '' ? [] : inner.split(' ') };
     }
-    const items = this.list(']');
+    const items = this.nested(() => this.list(']'));
     this.expect(']');
     return { kind: 'array', items };
   }

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { execa } from 'execa';
-import { parseArgs, renderArg, unescape, type ArgNode } from '../parsers/strace-args.js';
+import { parseArgs, renderArg, unescape, MAX_DEPTH, type ArgNode } from '../parsers/strace-args.js';
 
 const DIR = 'fixtures/strace';
 
@@ -251,5 +251,55 @@ describe('parseArgs never throws', () => {
       // Whatever came out can be printed.
       tree.map(renderArg).join(', ');
     }), { numRuns: 5000 });
+  });
+});
+
+describe('deep nesting is bounded (issue #6: the stack overflowed at ~970 levels)', () => {
+  const kidsOf = (n: ArgNode): ArgNode[] =>
+    n.kind === 'array' ? n.items : n.kind === 'struct' ? n.fields : n.kind === 'call' ? n.args : n.kind === 'field' ? [n.value] : [];
+  const depthOf = (n: ArgNode): number => 1 + Math.max(0, ...kidsOf(n).map(depthOf));
+  const rawsOf = (tree: ArgNode[]) => tree.flatMap((n) => [...walk(n)]).filter((n) => n.kind === 'raw');
+
+  it('MAX_DEPTH levels parse as a tree; one more makes the innermost item raw with reason too-deep', () => {
+    const ok = parseArgs('['.repeat(MAX_DEPTH) + ']'.repeat(MAX_DEPTH));
+    expect(rawsOf(ok)).toEqual([]);
+    const deeper = parseArgs('['.repeat(MAX_DEPTH + 1) + ']'.repeat(MAX_DEPTH + 1));
+    expect(rawsOf(deeper)).toEqual([{ kind: 'raw', text: '[]', reason: 'too-deep' }]);
+  });
+
+  for (const depth of [1000, 100_000]) {
+    it(`depth ${depth} of arrays, structs and calls: no throw, bounded tree, text kept whole`, () => {
+      const texts = [
+        '3, X, ' + '['.repeat(depth) + ']'.repeat(depth),
+        '{a='.repeat(depth) + '1' + '}'.repeat(depth),
+        'g('.repeat(depth) + ')'.repeat(depth) + ', 7',
+      ];
+      for (const text of texts) {
+        const tree = parseArgs(text);
+        const raws = rawsOf(tree);
+        expect(raws).toHaveLength(1);
+        expect(raws[0]).toMatchObject({ reason: 'too-deep' });
+        expect(tree.map(renderArg).join(', ')).toBe(text);
+      }
+      if (depth === 1000) for (const text of texts) expect(Math.max(...parseArgs(text).map(depthOf))).toBeLessThanOrEqual(MAX_DEPTH + 2);
+    });
+
+    it(`depth ${depth} of => chains and a=b= fields: the item is kept raw`, () => {
+      for (const text of ['1 => '.repeat(depth) + '2', 'a='.repeat(depth) + '2']) {
+        expect(parseArgs(text)).toEqual([{ kind: 'raw', text, reason: 'too-deep' }]);
+      }
+    });
+  }
+
+  it('parse --args: a line nested 1000 and 100000 deep, then a normal line: exit 0, every line parsed', async () => {
+    const deep = (d: number) => `1 ioctl(3, X, ${'['.repeat(d)}${']'.repeat(d)}) = 0\n`;
+    const input = deep(1000) + deep(100_000) + '1 close(3) = 0\n';
+    const r = await execa('node', ['bin/trace-compare.js', 'parse', '--args', '-'], { input, reject: false });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    const events = r.stdout.split('\n').map((l) => JSON.parse(l) as { name: string; argTree: ArgNode[] });
+    expect(events.map((e) => e.name)).toEqual(['ioctl', 'ioctl', 'close']);
+    expect(rawsOf(events[1]!.argTree)).toMatchObject([{ reason: 'too-deep' }]);
+    expect(events[2]!.argTree).toEqual([num('3', 3)]);
   });
 });
