@@ -100,6 +100,9 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
+// A closed terminal (SIGHUP) makes writes to stderr fail; losing a message must not kill the cleanup.
+process.stderr.on('error', () => undefined);
+
 main(hideBin(process.argv)).then(
   (code) => {
     process.exitCode = code;

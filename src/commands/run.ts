@@ -11,6 +11,7 @@ import { writeOut } from '../output.js';
 import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
 import { runEnvironment, probeKernelRelease } from '../runners/run.js';
 import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
+import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { attributeHostKernel } from '../attribution.js';
 import { parseStraceFiles } from '../../parsers/strace.js';
 import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
@@ -121,14 +122,14 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
   await checkTools(tools);
 
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    process.stderr.write(interrupts === 1 ? '\ntrace-compare: interrupted, cleaning up...\n' : '');
+  let received: NodeJS.Signals | null = null;
+  // Every stop signal ends the runs through the same path as a failure: the finally block disposes.
+  const offSignals = onStopSignals((signal) => {
+    if (received === null) process.stderr.write(`\ntrace-compare: ${signal}, cleaning up...\n`);
+    received ??= signal;
     controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  });
+  const interrupted = () => (received ? signalExitCode(received) : ExitCode.Interrupted);
 
   const outcomes: RunOutcome[] = [];
   try {
@@ -156,8 +157,9 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
       ),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (received) return interrupted();
     if (failed) throw failed.reason;
-    if (controller.signal.aborted) return ExitCode.Interrupted;
+    if (controller.signal.aborted) return interrupted();
 
     const diag = new Diagnostics();
     const environments: EnvironmentReport[] = [];
@@ -169,18 +171,17 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
     const line = diag.summaryLine();
     if (line) process.stderr.write(line + '\n');
     // Ctrl-C while the traces were being read: stop here, the finally block still cleans up.
-    if (controller.signal.aborted) return ExitCode.Interrupted;
+    if (controller.signal.aborted) return interrupted();
     const comparison: Comparison = { command, environments };
     await writeOut(renderComparison(comparison, args.format));
 
-    if (outcomes.some((o) => o.interrupted)) return ExitCode.Interrupted;
+    if (outcomes.some((o) => o.interrupted)) return interrupted();
     if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;
     if (outcomes.some((o) => o.runtimeError !== null)) return ExitCode.RuntimeFailed;
     return ExitCode.Ok;
   } finally {
     await Promise.allSettled(outcomes.map((o) => o.dispose()));
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    offSignals();
   }
 }
 

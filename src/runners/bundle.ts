@@ -5,9 +5,15 @@
 // and nothing of runc's setup (runc init, pivot_root, capability drops). The alternative, strace on
 // the runtime keeping only the workload pid's events after its execve, needs pid-namespace mapping
 // and exec detection and still stops runc init at every syscall. strace is copied with its own
-// libraries and loader into a host dir that is bind-mounted read-only at TOOLS_DIR, and a host dir
-// is bind-mounted read-write at OUT_DIR for the log. Both mountpoints live under /dev, which is the
-// container's own tmpfs: nothing is created in the rootfs, so a user's --rootfs stays untouched.
+// libraries and loader into a host dir that is bind-mounted read-only at TOOLS_DIR.
+//
+// The log is the one host path a pod reaches: a single regular file the host created (O_EXCL, in its
+// private dir), bind-mounted as a file at POD_STRACE_LOG. A mountpoint cannot be unlinked, renamed or
+// replaced by a symlink or FIFO from inside (EBUSY), and no host directory is mounted writable, so the
+// workload can neither create host files nor redirect what the tool reads or writes. It can still
+// write into that one file, as it could into strace's stderr: docs/architecture.md says what that means.
+// Both mountpoints live under /dev, the container's own tmpfs: nothing is created in the rootfs, so a
+// user's --rootfs stays untouched.
 
 import { mkdir, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -16,8 +22,9 @@ import { buildRootfs, buildToolDir, CONTAINER_PATH } from './rootfs.js';
 import { UserError, ExitCode } from '../errors.js';
 
 export const TOOLS_DIR = '/dev/.trace-compare/tools';
-export const OUT_DIR = '/dev/.trace-compare/out';
-/** Name of the in-container strace log, in the host dir bound at OUT_DIR. */
+/** Where the in-container strace writes its log: a bind mount of one host file. */
+export const POD_STRACE_LOG = '/dev/.trace-compare/strace.log';
+/** Name of the strace log in the run's private out/ dir (host and pods alike). */
 export const STRACE_LOG = 'strace.log';
 
 /** strace flags shared by host and container runs: -v so uname's release="..." is printed. */
@@ -32,8 +39,8 @@ export interface BundleRequest {
   include?: string[];
   /** Host path of strace, when the workload is to be traced (runc/crun only). */
   strace?: string;
-  /** Host dir receiving the strace log (bound at OUT_DIR). */
-  outDir: string;
+  /** Host file receiving the strace log (bound at POD_STRACE_LOG): an existing, empty regular file. */
+  straceLog?: string;
   hostname?: string;
 }
 
@@ -70,11 +77,12 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
   if (req.strace && req.kind !== 'runsc') {
     const tools = path.join(req.dir, 'tools');
     const run = await buildToolDir(tools, req.strace, 'strace', TOOLS_DIR);
+    if (!req.straceLog) throw new Error('createBundle: strace without a log file');
     mounts.push(
       { destination: TOOLS_DIR, type: 'bind', source: tools, options: ['rbind', 'ro', 'nosuid', 'nodev'] },
-      { destination: OUT_DIR, type: 'bind', source: req.outDir, options: ['rbind', 'rw', 'nosuid', 'nodev', 'noexec'] },
+      { destination: POD_STRACE_LOG, type: 'bind', source: req.straceLog, options: ['bind', 'rw', 'nosuid', 'nodev', 'noexec'] },
     );
-    args = [...run, ...STRACE_FLAGS, '-o', `${OUT_DIR}/${STRACE_LOG}`, '--', ...workload];
+    args = [...run, ...STRACE_FLAGS, '-o', POD_STRACE_LOG, '--', ...workload];
     // ptrace of its own child needs no capability, but Yama or a distro policy may ask for it.
     caps.push('CAP_SYS_PTRACE');
   }
@@ -91,7 +99,9 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
-    root: { path: rootfs, readonly: userRootfs },
+    // Read-only in every case: the generated rootfs lies on the host's disk, where a pod's writes would
+    // have no quota. Writable space is the size-bounded tmpfs mounts (/tmp, /dev, /dev/shm).
+    root: { path: rootfs, readonly: true },
     hostname: req.hostname ?? 'trace-compare',
     mounts,
     linux: {

@@ -1,6 +1,8 @@
 // Every run still holding resources (containers, processes, temp dirs), so a SIGINT handler can
 // tear them all down before the CLI exits.
 
+import { constants } from 'node:os';
+
 export interface LiveResource {
   /** For messages: which environment / container. */
   label: string;
@@ -28,22 +30,36 @@ export async function cleanupAll(reason: 'interrupted' | 'exit' = 'interrupted')
 }
 
 /**
- * On SIGINT/SIGTERM: tear down every live run, then exit 130 (SIGINT) or 143 (SIGTERM). A second
- * signal while cleaning up is ignored: leaving containers behind would be worse than waiting.
- * Returns a function that removes the handlers.
+ * The signals that end a run the way Ctrl-C does: a closed terminal or dropped SSH (SIGHUP) and
+ * SIGQUIT (Ctrl-\\) would otherwise kill node at once and leave every container and process behind.
+ * SIGKILL cannot be caught: `trace-compare cleanup` removes what it leaves (docs/cli.md).
+ */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+/** A shell's exit status for death by `signal`: 128 + its number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + constants.signals[signal];
+}
+
+/** Calls `handler` on each stop signal; returns a function that removes it. */
+export function onStopSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  for (const sig of STOP_SIGNALS) process.on(sig, handler);
+  return () => {
+    for (const sig of STOP_SIGNALS) process.off(sig, handler);
+  };
+}
+
+/**
+ * On a stop signal: tear down every live run, then exit 128+N. A second signal while cleaning up is
+ * ignored: leaving containers behind would be worse than waiting. Returns a function that removes
+ * the handlers.
  */
 export function installSignalCleanup(opts: { beforeExit?: (signal: NodeJS.Signals) => void } = {}): () => void {
   let cleaning = false;
-  const handler = (signal: NodeJS.Signals) => {
+  return onStopSignals((signal) => {
     if (cleaning) return;
     cleaning = true;
     opts.beforeExit?.(signal);
-    void cleanupAll('interrupted').finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  process.on('SIGINT', handler);
-  process.on('SIGTERM', handler);
-  return () => {
-    process.off('SIGINT', handler);
-    process.off('SIGTERM', handler);
-  };
+    void cleanupAll('interrupted').finally(() => process.exit(signalExitCode(signal)));
+  });
 }

@@ -3,10 +3,11 @@
 //
 // Layout of the run's private dir (mkdtemp, 0700): bundle/ (config.json, rootfs/), tools/ (strace
 // copy), state/ (runtime --root), out/ (strace.log, perf.txt, runsc/ debug logs, status), init.pid.
-// Concurrent runs share nothing: own dir, own state root, own container id.
+// Concurrent runs share nothing: own dir, own state root, own container id. No directory of it is
+// mounted into a pod: only the file out/strace.log, bound as a file (see bundle.ts).
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, mkdir, chmod, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, chmod, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +16,10 @@ import { UserError, ExitCode } from '../errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome, RuntimeKind } from './types.js';
 import { checkRuntime, checkTools, toolsFor } from './resolve.js';
 import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
+import { createPrivateFile, isRegularFile, readPrivateText } from './private-files.js';
 import { killAll, killGroup } from './procs.js';
 import { register } from './registry.js';
+import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
 const GRACE_MS = 3000;
@@ -59,6 +62,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   let disposed: Promise<void> | null = null;
 
   const runtime = env.runtime === 'host' ? null : { kind: env.runtime, bin: runtimeBin! };
+  // Host runs get a cgroup of their own (containers have the runtime's): null without root or cgroup v2.
+  let cgroup: RunCgroup | null = null;
 
   // Ends the workload: the runtime kills its container (so perf, when wrapping, can finish its file),
   // then after a grace period everything left of the run is SIGKILLed.
@@ -79,7 +84,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     // A reaped child's pid may be reused: only follow it while it is ours.
     roots: child?.pid && !childExited ? [child.pid] : [],
     argvTokens: [tempDir + '/'],
-    cgroupNames: runtime ? [id] : [],
+    cgroupNames: runtime || cgroup ? [id] : [],
   });
 
   const teardown = (): Promise<void> => {
@@ -90,6 +95,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       // the group id cannot be reused while any member lives.
       if (child?.pid) killGroup(child.pid, 'SIGKILL');
       const left = await killAll(selector(), 5000);
+      // The host run's own cgroup, and those runsc leaves when its sandbox dies while starting.
+      const cgLeft = await removeCgroupsNamed(id);
+      if (cgLeft.length) process.emitWarning(`trace-compare: cgroups ${cgLeft.join(', ')} of ${env.name} could not be removed`);
       if (child) await child.catch(() => undefined);
       for (const sub of ['bundle', 'tools', 'state', 'init.pid']) {
         if (!opts.keepTemp) await rm(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
@@ -129,14 +137,15 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         ? [bins.strace!, ...STRACE_FLAGS, '-o', path.join(outDir, STRACE_LOG), '--', ...opts.command]
         : [...opts.command];
     } else {
+      const straceInPod = runtime.kind !== 'runsc' && traceWorkload;
+      if (straceInPod) await createPrivateFile(path.join(outDir, STRACE_LOG));
       const bundle = await createBundle({
         kind: runtime.kind as Exclude<RuntimeKind, 'host'>,
         dir: tempDir,
         command: opts.command,
         rootfs: opts.rootfs,
         include: opts.include,
-        strace: runtime.kind !== 'runsc' && traceWorkload ? bins.strace : undefined,
-        outDir,
+        ...(straceInPod ? { strace: bins.strace, straceLog: path.join(outDir, STRACE_LOG) } : {}),
       });
       cwd = tempDir;
       argv = runtime.kind === 'runsc'
@@ -147,6 +156,10 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     }
     if (opts.tracePerf) {
       argv = [bins.perf!, ...PERF_FLAGS, '-o', perfFile, '--', '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
+    }
+    if (!runtime) {
+      cgroup = await createRunCgroup(id);
+      if (cgroup) argv = [...cgroup.enter, ...argv];
     }
 
     if (stopReason === null) {
@@ -182,12 +195,15 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     let signal: string | null = result?.signal ?? null;
     if (opts.tracePerf && result) {
       // perf's own status says nothing about the workload; the wrapper's file does.
-      const text = await readFile(statusFile, 'utf8').catch(() => null);
-      exitCode = text === null ? null : Number(text.trim());
+      const text = await readPrivateText(statusFile);
+      const n = text === null ? NaN : Number(text.trim());
+      exitCode = text !== null && /^\d+$/.test(text.trim()) && n <= 255 ? n : null;
     }
-    const files = runtime?.kind === 'runsc'
+    const candidates = runtime?.kind === 'runsc'
       ? (await readdir(runscLogDir).catch(() => [] as string[])).filter((f) => f.endsWith('.boot.txt')).sort().map((f) => path.join(runscLogDir, f))
-      : traceWorkload && (await exists(path.join(outDir, STRACE_LOG))) ? [path.join(outDir, STRACE_LOG)] : [];
+      : traceWorkload ? [path.join(outDir, STRACE_LOG)] : [];
+    const files: string[] = [];
+    for (const f of candidates) if (await isRegularFile(f)) files.push(f);
     const stderr = String(result?.stderr ?? '');
     const runtimeError = runtime && initPid === null && reason === null
       ? stderr.trim().split('\n').slice(-5).join('\n') || `${runtime.kind} exited with ${exitCode ?? signal}`
@@ -206,7 +222,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       stderr,
       wallMs,
       workloadTrace: { format: runtime?.kind === 'runsc' ? 'runsc' : 'strace', files },
-      hostTrace: opts.tracePerf && (await exists(perfFile)) ? { file: perfFile } : null,
+      hostTrace: opts.tracePerf && (await isRegularFile(perfFile)) ? { file: perfFile } : null,
       workloadHostPids,
       containerId: runtime ? id : null,
       tempDir,
@@ -258,7 +274,7 @@ async function housekeeping(kind: Exclude<RuntimeKind, 'host'>, bin: string, sta
 }
 
 async function readPid(file: string): Promise<number | null> {
-  const text = await readFile(file, 'utf8').catch(() => null);
+  const text = await readPrivateText(file);
   const n = text === null ? NaN : Number(text.trim());
   return Number.isInteger(n) && n > 0 ? n : null;
 }

@@ -1,0 +1,37 @@
+// The run's own files on the host (logs, status, pid file): created exclusively, read without following
+// symlinks, and only when they are regular files. They live in the run's private dir (0700, never
+// mounted into a pod), so these checks are a second line: a bug that let a pod reach one of them must
+// still not make the tool, as root, read or write anything else through it.
+
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+
+const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/** Creates an empty file that did not exist (O_EXCL: never an existing file, symlink or FIFO). */
+export async function createPrivateFile(file: string): Promise<void> {
+  const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  await fh.close();
+}
+
+/**
+ * A small file's text (at most `max` bytes), or null when it is missing or not a regular file.
+ * O_NONBLOCK: a FIFO in its place cannot hang the open.
+ */
+export async function readPrivateText(file: string, max = 4096): Promise<string | null> {
+  const fh = await open(file, NOFOLLOW_READ).catch(() => null);
+  if (!fh) return null;
+  try {
+    if (!(await fh.stat()).isFile()) return null;
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await fh.read(buf, 0, max, 0);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether `file` is a regular file itself (not a symlink to one). */
+export async function isRegularFile(file: string): Promise<boolean> {
+  return (await lstat(file).catch(() => null))?.isFile() ?? false;
+}
