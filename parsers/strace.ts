@@ -4,8 +4,7 @@
 // Speed: most lines are one complete call, read by strace-line's fastCall straight into an event; the
 // rest go through parseText. Lines come in batches, and events leave in batches (parseStraceBatches).
 
-import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { open as openFile, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SignalEvent, SyscallEvent, TraceEvent } from '../src/events.js';
@@ -548,7 +547,7 @@ export async function* parseStraceFiles(paths: string[], maxLine?: number): Asyn
     const opts: ParseStraceOptions = { file: path };
     if (ff && m !== null) opts.pid = Number(m[1]);
     if (maxLine !== undefined) opts.maxLine = maxLine;
-    return parseStrace(createReadStream(path), opts);
+    return parseStrace(fileChunks(path), opts);
   };
   const gens = paths.map(open);
   const heads: (TraceEvent | null)[] = [];
@@ -582,6 +581,30 @@ export async function* parseStraceFiles(paths: string[], maxLine?: number): Asyn
     heads[best] = r.value;
     const k = timestampKey(eventTimestamp(r.value));
     if (k !== null) keys[best] = k;
+  }
+}
+
+const FF_CHUNK = 64 * 1024;
+
+/**
+ * A file's bytes, reopened for every chunk: merging an -ff set keeps every file's parser alive at once, and
+ * holding each one's descriptor ran out of them (EMFILE) past `ulimit -n` files. Chunks are sized to what is
+ * left, so each parked parser keeps a small file's bytes, not a whole 64 KiB buffer.
+ */
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  for (let pos = 0; ; ) {
+    const fh = await openFile(path, 'r');
+    let chunk: Buffer;
+    try {
+      const want = Math.max(1, Math.min(FF_CHUNK, (await fh.stat()).size - pos));
+      const buf = Buffer.allocUnsafeSlow(want);
+      chunk = buf.subarray(0, (await fh.read(buf, 0, want, pos)).bytesRead);
+    } finally {
+      await fh.close();
+    }
+    if (chunk.length === 0) return;
+    pos += chunk.length;
+    yield chunk;
   }
 }
 

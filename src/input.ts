@@ -1,9 +1,10 @@
 // Opens trace inputs (files or stdin), detects their format from content, and picks the parser.
 
 import { createReadStream, existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import type { TraceEvent } from './events.js';
 import { UserError, ExitCode } from './errors.js';
+import { userErrorOf } from './user-errors.js';
 import { parseStrace, parseStraceFiles, isStraceFfSet, findStraceFfFiles } from '../parsers/strace.js';
 import { parseRunscLog, parseRunscLogFiles, runscBootLogs } from '../parsers/runsc-log.js';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
@@ -20,25 +21,51 @@ export interface OpenedInput {
 
 const PEEK_BYTES = 64 * 1024;
 const PEEK_LINES = 20;
+/** What a regular file's first read gives (createReadStream's chunk): the text its format is detected from. */
+const HEAD_BYTES = 256 * 1024;
 
-/** Opens one path (`-` is stdin) and detects its format from its first lines. */
-export async function openInput(path: string, forced?: InputFormat): Promise<OpenedInput> {
-  const file = path === '-' ? '<stdin>' : path;
-  // A runsc --debug-log=DIR/ directory: its boot logs hold the Sentry's strace.
-  if (path !== '-' && (await stat(path).catch(() => null))?.isDirectory()) {
-    return { file, format: 'runsc', events: parseRunscLogFiles(await runscBootLogs(path)) };
+/** Paths that read standard input: it can be read once only. */
+const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+/** Refuses standard input named more than once: the second reader would silently get nothing. */
+export function checkStdinOnce(paths: string[]): void {
+  const named = paths.filter((p) => STDIN_PATHS.has(p));
+  if (named.length > 1) {
+    throw new UserError(`standard input is given ${named.length} times (${named.join(', ')}): it can be read only once`, ExitCode.Usage, 'save the trace to a file and name the file');
   }
-  const stream = path === '-' ? process.stdin : await openFile(path);
-  const { head, rest } = await peek(stream);
-  const text = Buffer.concat(head).toString('utf8');
-  const format = forced ?? toInputFormat(detectFormat(text.split('\n').slice(0, PEEK_LINES)));
-  const bytes = replay(head, rest);
-  return { file, format, events: parserFor(format)(bytes, { file }) };
+}
+
+/**
+ * Opens one path (`-` is stdin) and detects its format from its first lines. A regular file is peeked at
+ * and closed again: its events reopen it when they are read, so thousands of inputs never hold thousands of
+ * descriptors at once. Errors reading it later are user errors too (EACCES, EIO), never a stack trace.
+ */
+export async function openInput(path: string, forced?: InputFormat): Promise<OpenedInput> {
+  // Read through process.stdin: opening /dev/stdin fails when stdin is a socket (ENXIO).
+  if (STDIN_PATHS.has(path)) return openStream(path === '-' ? '<stdin>' : path, process.stdin, forced);
+  const st = await stat(path).catch(refused);
+  // A runsc --debug-log=DIR/ directory: its boot logs hold the Sentry's strace.
+  if (st.isDirectory()) return { file: path, format: 'runsc', events: guarded(parseRunscLogFiles(await runscBootLogs(path))) };
+  // A FIFO or a device (`<(strace ...)`, /dev/stdin) cannot be read twice: keep the stream open from the peek on.
+  if (!st.isFile()) return openStream(path, createReadStream(path, { highWaterMark: HEAD_BYTES }), forced);
+  const format = forced ?? detect(await readHead(path, Math.min(st.size, HEAD_BYTES)));
+  return { file: path, format, events: guarded(parserFor(format)(fileBytes(path), { file: path })) };
+}
+
+async function openStream(file: string, stream: NodeJS.ReadableStream, forced?: InputFormat): Promise<OpenedInput> {
+  const { head, rest } = await peek(stream).catch(refused);
+  const format = forced ?? detect(Buffer.concat(head));
+  return { file, format, events: guarded(parserFor(format)(replay(head, rest), { file })) };
+}
+
+function detect(head: Buffer): InputFormat {
+  return toInputFormat(detectFormat(head.toString('utf8').split('\n').slice(0, PEEK_LINES)));
 }
 
 /** Opens several paths; strace `-ff -o prefix` sets (`prefix.1234`, ...) are read together as one trace. */
 export async function openInputs(paths: string[], forced?: InputFormat): Promise<OpenedInput[]> {
   if (paths.length === 0) paths = ['-'];
+  checkStdinOnce(paths);
   if (paths.includes('-') && process.stdin.isTTY) {
     throw new UserError('no trace to read: standard input is a terminal', ExitCode.Usage, 'give a file, or pipe a trace in: strace -f CMD 2>&1 | trace-compare summary -');
   }
@@ -48,8 +75,9 @@ export async function openInputs(paths: string[], forced?: InputFormat): Promise
     if (set.length > 0) paths = set;
   }
   if (paths.length > 1 && !paths.includes('-') && isStraceFfSet(paths)) {
-    for (const p of paths) await openFile(p).then((s) => s.destroy());
-    return [{ file: commonPrefix(paths), format: 'strace', events: parseStraceFiles(paths) }];
+    // Checked one at a time up front, so an unreadable member is reported before any output.
+    for (const p of paths) await checkReadable(p);
+    return [{ file: commonPrefix(paths), format: 'strace', events: guarded(parseStraceFiles(paths)) }];
   }
   const out: OpenedInput[] = [];
   for (const p of paths) out.push(await openInput(p, forced));
@@ -74,19 +102,43 @@ function toInputFormat(detected: ReturnType<typeof detectFormat>): InputFormat {
   return detected === 'runsc' || detected === 'perf' ? detected : 'strace';
 }
 
-async function openFile(path: string) {
+/** A system error about one input, as the one-line user error it is (exit 2 for EACCES, ENOENT...). */
+function refused(err: unknown): never {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT' && e.path) throw new UserError(`${e.path}: no such file`, ExitCode.Usage);
+  throw userErrorOf(err) ?? err;
+}
+
+/** The events, with a read error met along the way (EACCES on reopening, EIO) turned into a user error. */
+async function* guarded(events: AsyncIterable<TraceEvent>): AsyncGenerator<TraceEvent> {
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) throw new UserError(`${path}: is a directory, expected a trace file`, ExitCode.Usage);
+    yield* events;
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT' ? `${path}: no such file` : `${path}: cannot read (${code ?? String(err)})`,
-      ExitCode.Usage,
-    );
+    refused(err);
   }
-  return createReadStream(path, { highWaterMark: 256 * 1024 });
+}
+
+async function checkReadable(path: string): Promise<void> {
+  const st = await stat(path).catch(refused);
+  if (st.isDirectory()) throw new UserError(`${path}: is a directory, expected a trace file`, ExitCode.Usage);
+  await (await open(path, 'r').catch(refused)).close();
+}
+
+/** The first `bytes` of a file, read with one descriptor that is closed again at once. */
+async function readHead(path: string, bytes: number): Promise<Buffer> {
+  const fh = await open(path, 'r').catch(refused);
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0).catch(refused);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A file's bytes, opened only when the first chunk is asked for (an async generator body starts lazily). */
+async function* fileBytes(path: string): AsyncGenerator<Buffer> {
+  yield* createReadStream(path, { highWaterMark: HEAD_BYTES });
 }
 
 async function peek(stream: NodeJS.ReadableStream): Promise<{ head: Buffer[]; rest: AsyncIterator<Buffer | string> }> {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Diagnostics } from '../diagnostics.js';
-import { openInput, type OpenedInput } from '../input.js';
+import { checkStdinOnce, openInput, type OpenedInput } from '../input.js';
 import { UserError, ExitCode } from '../errors.js';
 import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport, type HostKernelSummary, type RuntimeName } from '../compare.js';
 import { attributeHostKernel } from '../attribution.js';
@@ -28,8 +28,10 @@ export function parseLabelledLog(arg: string): LabelledLog {
 const RUNTIME_OF_LABEL: Record<string, RuntimeName> = { host: 'host', runc: 'runc', crun: 'crun', gvisor: 'runsc', runsc: 'runsc' };
 
 export async function buildDiff(args: string[], diag: Diagnostics): Promise<Comparison> {
+  const logs = args.map(parseLabelledLog);
+  checkStdinOnce(logs.map((l) => l.path));
   const groups = new Map<string, string[]>();
-  for (const { label, path } of args.map(parseLabelledLog)) groups.set(label, [...(groups.get(label) ?? []), path]);
+  for (const { label, path } of logs) groups.set(label, [...(groups.get(label) ?? []), path]);
   const environments: EnvironmentReport[] = [];
   for (const [label, paths] of groups) {
     const inputs: OpenedInput[] = [];
