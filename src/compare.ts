@@ -45,6 +45,10 @@ export interface EnvironmentReport {
   hostKernel: HostKernelSummary | null;
   /** Input lines no parser understood (reported on stderr as they were met). */
   unparsed: number;
+  /** Bytes the workload wrote to stdout and stderr in full (stdout/stderr hold a bounded sample). */
+  outputBytes?: { stdout: number; stderr: number };
+  /** Present when the figures may be short, with each reason (a tracer failed, a log was cut short). */
+  incomplete?: string[];
 }
 
 export interface Comparison {
@@ -61,6 +65,11 @@ export class WorkloadCounter {
   exitCode: number | null = null;
   killedBy: string | null = null;
   private firstPid: number | null | undefined;
+
+  /** Whether the trace shows the traced command's end (its exit or the signal that killed it). */
+  get ended(): boolean {
+    return this.exitCode !== null || this.killedBy !== null;
+  }
 
   add(e: TraceEvent): void {
     if (e.kind === 'unparsed') this.unparsed++;

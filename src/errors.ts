@@ -46,6 +46,8 @@ export const ExitCode = {
   MissingRuntime: 4,
   /** A runtime failed to create or run the sandbox. */
   RuntimeFailed: 5,
+  /** The comparison was printed, but an environment's figures are incomplete (the report says why). */
+  Incomplete: 6,
   /** `--timeout` ended a run. */
   Timeout: 124,
   /** Interrupted by SIGINT (128 + 2). */

@@ -17,12 +17,14 @@ import { parseStraceFiles } from '../../parsers/strace.js';
 import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
 import { parsePerfTrace } from '../../parsers/perf-trace.js';
 import { createReadStream } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import type { TraceEvent } from '../events.js';
 
 export { splitRunArgs } from './run-args.js';
 import type { SplitArgs } from './run-args.js';
 
 const DEFAULT_PODS = ['runc', 'gvisor'];
+const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 export function runYargs<T>(y: Argv<T>) {
   return y
@@ -93,7 +95,12 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
   const args = await parseOptions(options);
   if (args === null) return ExitCode.Ok;
   if (command.length === 0) throw new UserError('no command to run', ExitCode.Usage, 'e.g. trace-compare uname -r --pod gvisor');
-  if (!(args.timeout > 0)) throw new UserError('--timeout must be a positive number of seconds', ExitCode.Usage);
+  // Node's timers hold at most 2^31-1 ms: a larger delay fires at once. Refuse it rather than run unbounded.
+  if (!(args.timeout > 0) || args.timeout > MAX_TIMEOUT_S) {
+    throw new UserError(`--timeout must be a number of seconds above 0 and at most ${MAX_TIMEOUT_S} (about 24 days)`, ExitCode.Usage);
+  }
+  // --timeout bounds the whole run: the kernel-release probe gets only what is left of it.
+  const deadline = Date.now() + args.timeout * 1000;
 
   const root = process.getuid?.() === 0;
   const envs: EnvironmentSpec[] = [];
@@ -165,7 +172,7 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
     const environments: EnvironmentReport[] = [];
     for (const env of envs) {
       const o = outcomes.find((x) => x.env.name === env.name)!;
-      environments.push(await reportOf(o, command, diag, controller.signal, args['keep-temp']));
+      environments.push(await reportOf(o, command, diag, controller.signal, args['keep-temp'], deadline, tracePerf));
       if (args['keep-temp']) process.stderr.write(`trace-compare: ${env.name}: files kept in ${o.tempDir}\n`);
     }
     const line = diag.summaryLine();
@@ -178,6 +185,7 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
     if (outcomes.some((o) => o.interrupted)) return interrupted();
     if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;
     if (outcomes.some((o) => o.runtimeError !== null)) return ExitCode.RuntimeFailed;
+    if (environments.some((e) => e.incomplete)) return ExitCode.Incomplete;
     return ExitCode.Ok;
   } finally {
     await Promise.allSettled(outcomes.map((o) => o.dispose()));
@@ -185,7 +193,7 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
   }
 }
 
-async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, signal: AbortSignal, kept: boolean): Promise<EnvironmentReport> {
+async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, signal: AbortSignal, kept: boolean, deadline: number, tracePerf: boolean): Promise<EnvironmentReport> {
   const counter = new WorkloadCounter();
   const files = o.workloadTrace.files;
   const workload: AsyncIterable<TraceEvent> =
@@ -209,12 +217,15 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
 
   let kernelRelease = counter.kernelRelease;
   let kernelReleaseSource: EnvironmentReport['kernelReleaseSource'] = kernelRelease === null ? null : 'workload';
-  if (kernelRelease === null && !signal.aborted && o.runtimeError === null) {
-    kernelRelease = await probeKernelRelease(o.env, { signal }).catch(() => null);
+  // No probe after a timeout (a hung runtime would hang it too) or when the run's time is spent.
+  const left = Math.min(60_000, deadline - Date.now());
+  if (kernelRelease === null && !signal.aborted && o.runtimeError === null && !o.timedOut && left >= 1000) {
+    kernelRelease = await probeKernelRelease(o.env, { signal, timeoutMs: left }).catch(() => null);
     kernelReleaseSource = kernelRelease === null ? null : 'probe';
   }
 
   const syscalls = counter.result(entered);
+  const incomplete = await incompleteReasons(o, counter, hostKernel, tracePerf);
   const ended = o.interrupted
     ? 'interrupted'
     : o.timedOut
@@ -243,5 +254,26 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
     totals: totalsOf(syscalls, entered !== null),
     hostKernel,
     unparsed: counter.unparsed,
+    outputBytes: o.outputBytes,
+    ...(incomplete.length ? { incomplete } : {}),
   };
+}
+
+/**
+ * Why this environment's figures may be short, so they are never shown as fact: a trace that stops
+ * before the command ended (a tracer that failed, a log cut short), a full disk under the traces,
+ * perf's own losses. A run that timed out, was interrupted or never started says so in `ended`.
+ */
+export async function incompleteReasons(o: RunOutcome, counter: WorkloadCounter, hostKernel: EnvironmentReport['hostKernel'], tracePerf: boolean): Promise<string[]> {
+  if (o.timedOut || o.interrupted || o.runtimeError !== null) return [];
+  const reasons: string[] = [];
+  // strace's own complaints reach the workload's stderr ("strace: exec: ...", "strace: ptrace...").
+  const straceSaid = o.stderr.split('\n').find((l) => /^strace: /.test(l) && !/^strace: Process \d+ (attached|detached)/.test(l));
+  if (o.workloadTrace.files.length === 0) reasons.push(`no workload trace was written${straceSaid ? ` (${straceSaid})` : ''}`);
+  else if (!counter.ended) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
+  if (tracePerf && hostKernel === null) reasons.push('perf wrote no host-kernel trace');
+  if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`perf lost ${hostKernel.lostEvents} events`);
+  const fs = await statfs(o.tempDir).catch(() => null);
+  if (fs && fs.bavail === 0) reasons.push(`the file system holding the traces (${o.tempDir}) is full: they may be cut short`);
+  return reasons;
 }

@@ -35,3 +35,32 @@ export async function readPrivateText(file: string, max = 4096): Promise<string 
 export async function isRegularFile(file: string): Promise<boolean> {
   return (await lstat(file).catch(() => null))?.isFile() ?? false;
 }
+
+/** What a run wrote to one of its output files: a bounded sample of it, and its full size. */
+export interface OutputSample {
+  /** The first `head` bytes and, when the file is larger, the last `tail` bytes with a marker between. */
+  text: string;
+  bytes: number;
+  truncated: boolean;
+}
+
+/** Reads at most head+tail bytes of `file`, so output of any size costs the same memory. */
+export async function readSample(file: string, head = 48 * 1024, tail = 16 * 1024): Promise<OutputSample> {
+  const fh = await open(file, NOFOLLOW_READ).catch(() => null);
+  if (!fh) return { text: '', bytes: 0, truncated: false };
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { text: '', bytes: 0, truncated: false };
+    const read = async (pos: number, len: number) => {
+      const buf = Buffer.alloc(len);
+      const { bytesRead } = await fh.read(buf, 0, len, pos);
+      return buf.subarray(0, bytesRead).toString('utf8');
+    };
+    if (st.size <= head + tail) return { text: await read(0, st.size), bytes: st.size, truncated: false };
+    const skipped = st.size - head - tail;
+    const text = `${await read(0, head)}\n[... ${skipped} bytes not shown ...]\n${await read(st.size - tail, tail)}`;
+    return { text, bytes: st.size, truncated: true };
+  } finally {
+    await fh.close();
+  }
+}

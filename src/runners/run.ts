@@ -16,16 +16,15 @@ import { UserError, ExitCode } from '../errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome, RuntimeKind } from './types.js';
 import { checkRuntime, checkTools, toolsFor } from './resolve.js';
 import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
-import { createPrivateFile, isRegularFile, readPrivateText } from './private-files.js';
+import { createPrivateFile, isRegularFile, readPrivateText, readSample } from './private-files.js';
 import { killAll, killGroup } from './procs.js';
 import { register } from './registry.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
 const GRACE_MS = 3000;
-/** Bound for each runtime housekeeping command (kill, delete, list). */
-const HOUSEKEEPING_MS = 15_000;
-const MAX_OUTPUT = 64 * 1024 * 1024;
+/** Bound for each runtime housekeeping command (kill, delete): a hung runtime is SIGKILLed after it. */
+const HOUSEKEEPING_MS = 3000;
 
 // Keeps the workload's exit status when perf (which always exits 0) wraps the run. Constant text;
 // the command reaches it only as "$@", never parsed by the shell.
@@ -51,6 +50,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const statusFile = path.join(outDir, 'status');
   const runscLogDir = path.join(outDir, 'runsc');
   const perfFile = path.join(outDir, 'perf.txt');
+  const stdoutFile = path.join(outDir, 'stdout');
+  const stderrFile = path.join(outDir, 'stderr');
   const id = `trace-compare-${randomBytes(6).toString('hex')}`;
   await mkdir(outDir, { mode: 0o700 });
 
@@ -167,10 +168,11 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         cwd,
         detached: true, // own process group: killable as a whole, and a terminal's Ctrl-C goes to us only
         stdin: 'ignore',
+        // Straight to files: output of any size costs no memory, and nothing the tool does (a full
+        // buffer, a closed pipe) can kill the workload with SIGPIPE. The report gets a bounded sample.
+        stdout: { file: stdoutFile },
+        stderr: { file: stderrFile },
         reject: false,
-        encoding: 'utf8',
-        stripFinalNewline: false,
-        maxBuffer: MAX_OUTPUT,
         cleanup: true,
       });
       void child.finally(() => { childExited = true; });
@@ -204,7 +206,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       : traceWorkload ? [path.join(outDir, STRACE_LOG)] : [];
     const files: string[] = [];
     for (const f of candidates) if (await isRegularFile(f)) files.push(f);
-    const stderr = String(result?.stderr ?? '');
+    const stdout = await readSample(stdoutFile);
+    const stderrSample = await readSample(stderrFile);
+    const stderr = stderrSample.text;
     const runtimeError = runtime && initPid === null && reason === null
       ? stderr.trim().split('\n').slice(-5).join('\n') || `${runtime.kind} exited with ${exitCode ?? signal}`
       : null;
@@ -218,8 +222,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       timedOut: reason === 'timeout',
       interrupted: reason === 'interrupt',
       runtimeError,
-      stdout: String(result?.stdout ?? ''),
+      stdout: stdout.text,
       stderr,
+      outputBytes: { stdout: stdout.bytes, stderr: stderrSample.bytes },
       wallMs,
       workloadTrace: { format: runtime?.kind === 'runsc' ? 'runsc' : 'strace', files },
       hostTrace: opts.tracePerf && (await isRegularFile(perfFile)) ? { file: perfFile } : null,

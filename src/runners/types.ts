@@ -47,8 +47,11 @@ export interface RunOutcome {
    * written), with the runtime's stderr tail. Null for host runs and for workloads that started.
    */
   runtimeError: string | null;
+  /** A bounded sample of what the workload wrote (head and tail, with a marker, past 64 KiB). */
   stdout: string;
   stderr: string;
+  /** The full number of bytes written to each, whatever the sample holds. */
+  outputBytes: { stdout: number; stderr: number };
   wallMs: number;
   /** strace -f -v -s 256 -o file (host/runc/crun), or runsc's *.boot.txt debug logs (Sentry strace). */
   workloadTrace: { format: 'strace' | 'runsc'; files: string[] };
