@@ -3,7 +3,7 @@
 import type { TraceEvent } from '../events.js';
 import { Diagnostics } from '../diagnostics.js';
 import { openInputs, type InputFormat } from '../input.js';
-import { writeOut } from '../output.js';
+import { outputClosed, writeOut } from '../output.js';
 import { parseArgs, type ArgNode } from '../../parsers/strace-args.js';
 
 export type ParseFormat = 'jsonl' | 'json' | 'table';
@@ -19,6 +19,8 @@ export async function runParse(files: string[], format: ParseFormat, diag: Diagn
   if (format === 'json') await writeOut('[');
   for (const input of inputs) {
     for await (const raw of diag.watch(input.events)) {
+      // The reader went away (`| head`): nothing more can be shown, so stop reading instead of parsing to the end.
+      if (outputClosed()) return;
       const e = args ? withArgTree(raw) : raw;
       if (format === 'jsonl') await writeOut(JSON.stringify(e) + '\n');
       else if (format === 'json') await writeOut((first ? '\n' : ',\n') + JSON.stringify(e));
