@@ -5,6 +5,7 @@ import { open, stat } from 'node:fs/promises';
 import type { TraceEvent } from './events.js';
 import { UserError, ExitCode } from './errors.js';
 import { userErrorOf } from './user-errors.js';
+import { escapeControls } from './report/escape.js';
 import { parseStrace, parseStraceFiles, isStraceFfSet, findStraceFfFiles } from '../parsers/strace.js';
 import { parseRunscLog, parseRunscLogFiles, runscBootLogs } from '../parsers/runsc-log.js';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
@@ -105,7 +106,7 @@ function toInputFormat(detected: ReturnType<typeof detectFormat>): InputFormat {
 /** A system error about one input, as the one-line user error it is (exit 2 for EACCES, ENOENT...). */
 function refused(err: unknown): never {
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT' && e.path) throw new UserError(`${e.path}: no such file`, ExitCode.Usage);
+  if (e?.code === 'ENOENT' && e.path) throw new UserError(`${escapeControls(e.path)}: no such file`, ExitCode.Usage);
   throw userErrorOf(err) ?? err;
 }
 
@@ -120,7 +121,7 @@ async function* guarded(events: AsyncIterable<TraceEvent>): AsyncGenerator<Trace
 
 async function checkReadable(path: string): Promise<void> {
   const st = await stat(path).catch(refused);
-  if (st.isDirectory()) throw new UserError(`${path}: is a directory, expected a trace file`, ExitCode.Usage);
+  if (st.isDirectory()) throw new UserError(`${escapeControls(path)}: is a directory, expected a trace file`, ExitCode.Usage);
   await (await open(path, 'r').catch(refused)).close();
 }
 

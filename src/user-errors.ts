@@ -3,6 +3,7 @@
 // and the documented exit code (docs/cli.md), never "internal error" and a stack trace.
 
 import { UserError, ExitCode } from './errors.js';
+import { escapeControls } from './report/escape.js';
 
 interface Refusal {
   reason: string;
@@ -82,7 +83,8 @@ function errnoOf(err: unknown): ErrnoError | null {
 function what(e: ErrnoError): string {
   const action = e.syscall ? (ACTIONS[e.syscall] ?? e.syscall) : 'use';
   if (e.path === undefined) return e.syscall ? `${action} failed` : 'a system call failed';
-  return `cannot ${action} ${e.path}${e.dest !== undefined ? ` to ${e.dest}` : ''}`;
+  // A path is the user's or the trace's text: its control characters are shown, not obeyed.
+  return escapeControls(`cannot ${action} ${e.path}${e.dest !== undefined ? ` to ${e.dest}` : ''}`);
 }
 
 /** Node's message is "CODE: description, syscall 'path'": keep the description. */

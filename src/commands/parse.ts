@@ -5,6 +5,7 @@ import { Diagnostics } from '../diagnostics.js';
 import { openInputs, type InputFormat } from '../input.js';
 import { outputClosed, writeOut } from '../output.js';
 import { parseArgs, type ArgNode } from '../../parsers/strace-args.js';
+import { escapeControls, terminalSafeJson } from '../report/escape.js';
 
 export type ParseFormat = 'jsonl' | 'json' | 'table';
 
@@ -22,9 +23,10 @@ export async function runParse(files: string[], format: ParseFormat, diag: Diagn
       // The reader went away (`| head`): nothing more can be shown, so stop reading instead of parsing to the end.
       if (outputClosed()) return;
       const e = args ? withArgTree(raw) : raw;
-      if (format === 'jsonl') await writeOut(JSON.stringify(e) + '\n');
-      else if (format === 'json') await writeOut((first ? '\n' : ',\n') + JSON.stringify(e));
-      else await writeOut(tableLine(e) + '\n');
+      // The trace's own text (program output, file names) must not reach the terminal as control sequences.
+      if (format === 'jsonl') await writeOut(terminalSafeJson(JSON.stringify(e)) + '\n');
+      else if (format === 'json') await writeOut((first ? '\n' : ',\n') + terminalSafeJson(JSON.stringify(e)));
+      else await writeOut(escapeControls(tableLine(e)) + '\n');
       first = false;
     }
   }

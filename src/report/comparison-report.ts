@@ -5,12 +5,15 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { syscallUnion, type Comparison, type EnvironmentReport } from '../compare.js';
 import { COMPACT, makeChalk, markdownTable, type ReportFormat } from '../format.js';
+import { escapeControls, terminalSafeJson } from './escape.js';
 
 export function renderComparison(c: Comparison, format: ReportFormat): string {
-  if (format === 'json') return JSON.stringify(c, null, 2) + '\n';
+  if (format === 'json') return terminalSafeJson(JSON.stringify(c, null, 2)) + '\n';
+  // Every text from a trace or the command line is escaped before colours go on: the workload's own
+  // terminal escapes (stdout, process names, labels) must print as text.
   const chalk = format === 'table' ? makeChalk() : makeChalk({ isTTY: false } as NodeJS.WriteStream);
   const envHead = ['environment', 'runtime', 'kernel release', 'exit', 'output', 'syscalls issued (calls / distinct)', 'reached host kernel', 'runtime\'s own host syscalls'];
-  const envRows = c.environments.map((e) => [
+  const envRows = safeRows(c.environments.map((e) => [
     e.name,
     e.runtime ?? '?',
     e.kernelRelease === null ? 'not seen' : e.kernelRelease + (e.kernelReleaseSource === 'probe' ? ' (probe)' : ''),
@@ -19,22 +22,23 @@ export function renderComparison(c: Comparison, format: ReportFormat): string {
     `${e.totals.calls} / ${e.totals.distinct}`,
     e.totals.hostKernelCalls === null ? 'not measured' : String(e.totals.hostKernelCalls),
     e.hostKernel === null ? 'not measured' : String(e.hostKernel.syscalls.reduce((n, s) => n + s.calls, 0)),
-  ]);
+  ]));
 
   const names = syscallUnion(c.environments);
   const measured = c.environments.some((e) => e.totals.hostKernelCalls !== null);
-  const sysHead = ['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))];
-  const sysRows = names.map((name) => [name, ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
+  const sysHead = safeRows([['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))]])[0]!;
+  const sysRows = names.map((name) => [escapeControls(name), ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
   const runtimeEnvs = c.environments.filter((e) => e.hostKernel !== null && e.hostKernel.syscalls.length > 0);
-  const rtHead = ['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)];
-  const rtRows = topRuntimeRows(runtimeEnvs, TOP_RUNTIME);
-  const findings = findingsOf(c);
+  const rtHead = safeRows([['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)]])[0]!;
+  const rtRows = safeRows(topRuntimeRows(runtimeEnvs, TOP_RUNTIME));
+  const findings = findingsOf(c).map(escapeControls);
+  const command = c.command ? escapeControls(c.command.join(' ')) : null;
   const legend = measured
     ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
     : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
 
   if (format === 'markdown') {
-    const title = c.command ? `## \`${c.command.join(' ')}\`\n\n` : '';
+    const title = command ? `## \`${command}\`\n\n` : '';
     return (
       title +
       markdownTable(envHead, envRows) +
@@ -61,11 +65,15 @@ export function renderComparison(c: Comparison, format: ReportFormat): string {
     rtTable.push(...rtRows);
     rtText = `${rtTable.toString()}\n`;
   }
-  const title = c.command ? chalk.bold(`$ ${c.command.join(' ')}`) + '\n' : '';
+  const title = command ? chalk.bold(`$ ${command}`) + '\n' : '';
   return `${title}${envTable.toString()}\n${sysTable.toString()}\n${chalk.dim(legend)}\n${rtText}${findings.map((f) => `• ${f}`).join('\n')}${findings.length ? '\n' : ''}`;
 }
 
 const TOP_RUNTIME = 10;
+
+function safeRows(rows: string[][]): string[][] {
+  return rows.map((r) => r.map(escapeControls));
+}
 
 /** Row i: each environment's i-th most frequent runtime syscall, as `name calls`. */
 function topRuntimeRows(envs: EnvironmentReport[], n: number): string[][] {

@@ -2,9 +2,10 @@
 
 import type { Summary, SummaryRow } from '../summary.js';
 import { markdownTable, makeChalk, type ReportFormat } from '../format.js';
+import { escapeControls, terminalSafeJson } from './escape.js';
 
 export function renderSummary(summary: Summary, format: ReportFormat): string {
-  if (format === 'json') return JSON.stringify(summary, null, 2) + '\n';
+  if (format === 'json') return terminalSafeJson(JSON.stringify(summary, null, 2)) + '\n';
   const timed = summary.syscalls.some((r) => r.seconds !== undefined);
   if (format === 'markdown') {
     const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
@@ -22,7 +23,8 @@ function cells(r: SummaryRow, timed: boolean): string[] {
       : []),
     String(r.calls),
     r.errors ? String(r.errors) : '',
-    r.syscall,
+    // A name from the trace: a mangled line must not reach the terminal's control sequences.
+    escapeControls(r.syscall),
   ];
 }
 
@@ -34,11 +36,11 @@ function straceTable(summary: Summary, timed: boolean): string {
   const chalk = makeChalk();
   const widths = [...(timed ? [6, 11, 11] : []), 9, 9];
   const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors'];
-  const nameWidth = Math.max(16, ...summary.syscalls.map((r) => r.syscall.length));
+  const nameWidth = Math.max(16, ...summary.syscalls.map((r) => escapeControls(r.syscall).length));
   const line = (c: string[], name: string) => c.map((x, i) => x.padStart(widths[i]!)).join(' ') + ' ' + name;
   const rule = widths.map((w) => '-'.repeat(w)).join(' ') + ' ' + '-'.repeat(nameWidth);
   const out = [chalk.bold(line(head, 'syscall')), rule];
-  for (const r of summary.syscalls) out.push(line(cells(r, timed).slice(0, -1), r.syscall));
+  for (const r of summary.syscalls) out.push(line(cells(r, timed).slice(0, -1), escapeControls(r.syscall)));
   out.push(rule, chalk.bold(line(cells({ ...summary.total, syscall: 'total' }, timed).slice(0, -1), 'total')));
   return out.join('\n') + '\n';
 }
