@@ -32,7 +32,7 @@ const STDIN_PATHS = new Set(['-', '/dev/stdin', '/dev/fd/0', '/proc/self/fd/0'])
 export function checkStdinOnce(paths: string[]): void {
   const named = paths.filter((p) => STDIN_PATHS.has(p));
   if (named.length > 1) {
-    throw new UserError(`standard input is given ${named.length} times (${named.join(', ')}): it can be read only once`, ExitCode.Usage, 'save the trace to a file and name the file');
+    throw new UserError(`standard input is given ${named.length} times (${named.join(', ')}): it can be read only once; save the trace to a file`, ExitCode.Usage);
   }
 }
 
@@ -47,7 +47,7 @@ export async function openInput(path: string, forced?: InputFormat): Promise<Ope
   const st = await stat(path).catch(refused);
   // A runsc --debug-log=DIR/ directory: its boot logs hold the Sentry's strace.
   if (st.isDirectory()) return { file: path, format: 'runsc', events: guarded(parseRunscLogFiles(await runscBootLogs(path))) };
-  // A FIFO or a device (`<(strace ...)`, /dev/stdin) cannot be read twice: keep the stream open from the peek on.
+  // A FIFO or a device (`<(strace ...)` is /dev/fd/63) cannot be read twice: keep the stream open from the peek on.
   if (!st.isFile()) return openStream(path, createReadStream(path, { highWaterMark: HEAD_BYTES }), forced);
   const format = forced ?? detect(await readHead(path, Math.min(st.size, HEAD_BYTES)));
   return { file: path, format, events: guarded(parserFor(format)(fileBytes(path), { file: path })) };
@@ -67,7 +67,7 @@ function detect(head: Buffer): InputFormat {
 export async function openInputs(paths: string[], forced?: InputFormat): Promise<OpenedInput[]> {
   if (paths.length === 0) paths = ['-'];
   checkStdinOnce(paths);
-  if (paths.includes('-') && process.stdin.isTTY) {
+  if (paths.some((p) => STDIN_PATHS.has(p)) && process.stdin.isTTY) {
     throw new UserError('no trace to read: standard input is a terminal', ExitCode.Usage, 'give a file, or pipe a trace in: strace -f CMD 2>&1 | trace-compare summary -');
   }
   // `strace -ff -o prefix` names no file `prefix`: the prefix stands for its `prefix.PID` files.
