@@ -4,6 +4,7 @@
 import type { SyscallEvent, TraceEvent } from './events.js';
 import { isError } from './events.js';
 import type { HostKernelView } from './attribution.js';
+import type { Confinement } from './runners/confinement.js';
 
 export type RuntimeName = 'host' | 'runc' | 'crun' | 'runsc';
 
@@ -49,6 +50,8 @@ export interface EnvironmentReport {
   outputBytes?: { stdout: number; stderr: number };
   /** Present when the figures may be short, with each reason (a tracer failed, a log was cut short). */
   incomplete?: string[];
+  /** What confined a pod in this run (seccomp, capabilities, limits, namespaces); absent on the host. */
+  confinement?: Confinement;
 }
 
 export interface Comparison {

@@ -2,7 +2,7 @@
 // perf in the same run. Needs root, runc, runsc, strace and perf; skips saying which is missing.
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execa, execaSync } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gvisorRelease } from './helpers/live.js';
@@ -35,8 +35,11 @@ function leftovers(tmp: string) {
     processes: ps.filter((a) => a.includes(tmp)),
     runc: execaSync('runc', ['list', '-q'], { reject: false }).stdout.trim(),
     runsc: execaSync('runsc', ['list', '-q'], { reject: false }).stdout.trim(),
+    // Runs name their cgroups (host run, runc and runsc containers) trace-compare-<hex>, in every hierarchy.
+    cgroups: execaSync('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-name', 'trace-compare-*'], { reject: false }).stdout.trim(),
   };
 }
+const NOTHING_LEFT = { tempDirs: [], processes: [], runc: '', runsc: '', cgroups: '' };
 
 describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (real runtimes)', () => {
   let tmp: string;
@@ -77,7 +80,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(gvisor!.hostKernel!.workloadSeen).toBeGreaterThan(0);
     expect(gvisor!.hostKernel!.workloadEntered).toBe(0);
     expect(host!.hostKernel!.workloadEntered).toBe(host!.totals.calls);
-    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
   });
 
   it('a failing command: its exit code is reported per environment, trace-compare still exits 0', async () => {
@@ -127,19 +130,55 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     }
   });
 
-  it('SIGINT 4 s into sleep 30 ends within 10 s, exit 130, leaving no container, process or temp dir', async () => {
-    const child = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], {
-      reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp },
+  // Each stop signal at another moment: while the runtimes start (1 s), while the workload runs (3-4 s), later (6 s).
+  for (const [signal, delay, code] of [['SIGINT', 4000, 130], ['SIGTERM', 1000, 143], ['SIGHUP', 3000, 129], ['SIGQUIT', 6000, 131]] as const) {
+    it(`${signal} ${delay / 1000} s into sleep 30 ends within 10 s, exit ${code}, leaving no container, process, cgroup or temp dir`, async () => {
+      const child = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], {
+        reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp },
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      const sent = Date.now();
+      child.kill(signal);
+      const r = await child;
+      expect(Date.now() - sent).toBeLessThan(10_000);
+      expect(r.exitCode).toBe(code);
+      expect(r.stderr).toContain(`interrupted by ${signal}`);
+      expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
     });
-    await new Promise((r) => setTimeout(r, 4000));
-    const sent = Date.now();
-    child.kill('SIGINT');
-    const r = await child;
-    const took = Date.now() - sent;
-    expect(took).toBeLessThan(10_000);
-    expect(r.exitCode).toBe(130);
-    expect(r.stderr).toContain('interrupted');
-    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+  }
+
+  it('a daemon that left with setsid is ended with the host run (its cgroup), not left under PID 1', async () => {
+    const r = await run(['--no-host', '--pod', 'host', '--timeout', '4', '--', 'sh', '-c', 'setsid sleep 97 </dev/null >/dev/null 2>&1 & exit 0']);
+    expect(r.exitCode).toBe(124); // strace -f waits for every process it traces, the daemon included
+    await new Promise((res) => setTimeout(res, 300));
+    expect(execaSync('pgrep', ['-f', '^sleep 97$'], { reject: false }).stdout).toBe('');
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
+  });
+
+  it('a hung runtime with --timeout 4: the whole run ends within 20 s, nothing left', async () => {
+    // A runsc that ignores every signal and never answers: first on PATH, for this run only.
+    const fake = mkdtempSync(path.join(os.tmpdir(), 'tc-fake-rt-'));
+    try {
+      writeFileSync(path.join(fake, 'runsc'), '#!/bin/sh\ntrap "" INT TERM HUP QUIT\nexec sleep 1000\n', { mode: 0o755 });
+      const t0 = Date.now();
+      const r = await execa('node', [bin, '--timeout', '4', '--no-host', '--pod', 'gvisor', 'true'], {
+        reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp, PATH: `${fake}:${process.env.PATH}` },
+      });
+      expect(Date.now() - t0).toBeLessThan(20_000);
+      expect(r.exitCode).toBe(124);
+      expect(execaSync('pgrep', ['-f', '^sleep 1000$'], { reject: false }).stdout).toBe('');
+      expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
+  it('--timeout beyond what a timer holds (2200000, 1e308, Infinity) is a usage error, not a timeout after 1 ms', async () => {
+    for (const t of ['2200000', '1e308', 'Infinity', '0', '-1']) {
+      const r = await run(['--timeout', t, 'true']);
+      expect(r.exitCode, t).toBe(2);
+      expect(r.stderr, t).toMatch(/--timeout must be/);
+    }
   });
 
   it('an environment that cannot start (bad --rootfs) stops the others at once: exit 2, nothing left', async () => {
@@ -148,7 +187,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('--rootfs /nonexistent-rootfs is not a directory');
-    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
     // The host's own `sleep 20` (traced by strace, not under TMPDIR) was stopped too.
     const ps = execaSync('ps', ['-eo', 'args'], { reject: false }).stdout.split('\n');
     expect(ps.filter((a) => /(^|\/)sleep 20$/.test(a.trim()))).toEqual([]);
@@ -159,7 +198,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(r.exitCode).toBe(124);
     const c = JSON.parse(r.stdout) as { environments: (Env & { ended?: string })[] };
     expect(c.environments.every((e) => e.ended === 'timeout')).toBe(true);
-    expect(leftovers(tmp)).toEqual({ tempDirs: [], processes: [], runc: '', runsc: '' });
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
   });
 });
 

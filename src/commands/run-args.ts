@@ -18,6 +18,10 @@ const OPTIONS: Record<string, boolean> = {
   '--install-missing': false,
   '--no-perf': false,
   '--keep-temp': false,
+  '--privileged': false,
+  '--pids': true,
+  '--memory': true,
+  '--cpus': true,
   '--help': false,
   '-h': false,
 };

@@ -12,6 +12,7 @@ import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } f
 import { runEnvironment, probeKernelRelease } from '../runners/run.js';
 import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
 import { onStopSignals, signalExitCode } from '../runners/registry.js';
+import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
 import { attributeHostKernel } from '../attribution.js';
 import { parseStraceFiles } from '../../parsers/strace.js';
 import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
@@ -24,6 +25,8 @@ export { splitRunArgs } from './run-args.js';
 import type { SplitArgs } from './run-args.js';
 
 const DEFAULT_PODS = ['runc', 'gvisor'];
+/** The abort reason of a stop signal (an environment that fails aborts the others with its error). */
+const SIGNALLED = Symbol('signalled');
 const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 export function runYargs<T>(y: Argv<T>) {
@@ -46,6 +49,10 @@ export function runYargs<T>(y: Argv<T>) {
     .option('install-missing', { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' })
     .option('perf', { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf trace (--no-perf to skip)' })
     .option('keep-temp', { type: 'boolean', default: false, describe: 'keep bundles and logs (paths printed on stderr)' })
+    .option('privileged', { type: 'boolean', default: false, describe: 'pods without seccomp and with every capability, like Kubernetes\' privileged: true (default: RuntimeDefault seccomp, containerd\'s capabilities)' })
+    .option('pids', { type: 'string', describe: `most tasks (processes and threads) in each pod; default ${DEFAULT_LIMITS.pids}` })
+    .option('memory', { type: 'string', describe: 'memory limit of each pod, e.g. 512Mi, 2Gi; default 1Gi' })
+    .option('cpus', { type: 'string', describe: `CPU limit of each pod, e.g. 0.5 or 500m; default ${DEFAULT_LIMITS.cpus}` })
     .example('trace-compare uname -r --pod gvisor', 'host vs gVisor')
     .example('trace-compare cat /etc/hostname --pod runc --pod gvisor', 'three-way')
     .example('trace-compare --pod gvisor -- seq --format=%03g 3', 'after --, every argument is the command\'s own')
@@ -65,6 +72,10 @@ interface RunArgs {
   'install-missing': boolean;
   perf: boolean;
   'keep-temp': boolean;
+  privileged: boolean;
+  pids?: string;
+  memory?: string;
+  cpus?: string;
 }
 
 async function parseOptions(options: string[]): Promise<RunArgs | null> {
@@ -91,7 +102,25 @@ async function parseOptions(options: string[]): Promise<RunArgs | null> {
   return helped ? null : (a as unknown as RunArgs);
 }
 
-export async function runCompare({ options, command }: SplitArgs): Promise<number> {
+export async function runCompare(split: SplitArgs): Promise<number> {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  // Installed first: a stop signal at any moment ends the runs through the same path as a failure
+  // (the finally blocks dispose), and the exit status is the shell's 128+N for that signal.
+  const offSignals = onStopSignals((signal) => {
+    if (received === null) process.stderr.write(`\ntrace-compare: interrupted by ${signal}, cleaning up...\n`);
+    received ??= signal;
+    controller.abort(SIGNALLED);
+  });
+  try {
+    const code = await compare(split, controller);
+    return received ? signalExitCode(received) : code;
+  } finally {
+    offSignals();
+  }
+}
+
+async function compare({ options, command }: SplitArgs, controller: AbortController): Promise<number> {
   const args = await parseOptions(options);
   if (args === null) return ExitCode.Ok;
   if (command.length === 0) throw new UserError('no command to run', ExitCode.Usage, 'e.g. trace-compare uname -r --pod gvisor');
@@ -101,6 +130,11 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
   }
   // --timeout bounds the whole run: the kernel-release probe gets only what is left of it.
   const deadline = Date.now() + args.timeout * 1000;
+  const limits: Limits = {
+    pids: args.pids !== undefined ? parseLimit('pids', args.pids) : DEFAULT_LIMITS.pids,
+    memoryBytes: args.memory !== undefined ? parseLimit('memoryBytes', args.memory) : DEFAULT_LIMITS.memoryBytes,
+    cpus: args.cpus !== undefined ? parseLimit('cpus', args.cpus) : DEFAULT_LIMITS.cpus,
+  };
 
   const root = process.getuid?.() === 0;
   const envs: EnvironmentSpec[] = [];
@@ -128,15 +162,7 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
   if (args['install-missing']) await installMissing(tools);
   await checkTools(tools);
 
-  const controller = new AbortController();
-  let received: NodeJS.Signals | null = null;
-  // Every stop signal ends the runs through the same path as a failure: the finally block disposes.
-  const offSignals = onStopSignals((signal) => {
-    if (received === null) process.stderr.write(`\ntrace-compare: ${signal}, cleaning up...\n`);
-    received ??= signal;
-    controller.abort();
-  });
-  const interrupted = () => (received ? signalExitCode(received) : ExitCode.Interrupted);
+  if (controller.signal.aborted) return ExitCode.Interrupted;
 
   const outcomes: RunOutcome[] = [];
   try {
@@ -150,6 +176,8 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
           signal: controller.signal,
           tracePerf,
           keepTemp: args['keep-temp'],
+          privileged: args.privileged,
+          limits,
         }).then(
           (o) => {
             outcomes.push(o);
@@ -164,9 +192,9 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
       ),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (received) return interrupted();
+    if (controller.signal.reason === SIGNALLED) return ExitCode.Interrupted;
     if (failed) throw failed.reason;
-    if (controller.signal.aborted) return interrupted();
+    if (controller.signal.aborted) return ExitCode.Interrupted;
 
     const diag = new Diagnostics();
     const environments: EnvironmentReport[] = [];
@@ -178,18 +206,17 @@ export async function runCompare({ options, command }: SplitArgs): Promise<numbe
     const line = diag.summaryLine();
     if (line) process.stderr.write(line + '\n');
     // Ctrl-C while the traces were being read: stop here, the finally block still cleans up.
-    if (controller.signal.aborted) return interrupted();
+    if (controller.signal.aborted) return ExitCode.Interrupted;
     const comparison: Comparison = { command, environments };
     await writeOut(renderComparison(comparison, args.format));
 
-    if (outcomes.some((o) => o.interrupted)) return interrupted();
+    if (outcomes.some((o) => o.interrupted)) return ExitCode.Interrupted;
     if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;
     if (outcomes.some((o) => o.runtimeError !== null)) return ExitCode.RuntimeFailed;
     if (environments.some((e) => e.incomplete)) return ExitCode.Incomplete;
     return ExitCode.Ok;
   } finally {
     await Promise.allSettled(outcomes.map((o) => o.dispose()));
-    offSignals();
   }
 }
 
@@ -255,6 +282,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
     hostKernel,
     unparsed: counter.unparsed,
     outputBytes: o.outputBytes,
+    ...(o.confinement ? { confinement: o.confinement } : {}),
     ...(incomplete.length ? { incomplete } : {}),
   };
 }

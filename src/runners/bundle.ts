@@ -20,6 +20,7 @@ import path from 'node:path';
 import type { RuntimeKind } from './types.js';
 import { buildRootfs, buildToolDir, CONTAINER_PATH } from './rootfs.js';
 import { UserError, ExitCode } from '../errors.js';
+import { ociConfinement, DEFAULT_LIMITS, type Confinement, type Limits } from './confinement.js';
 
 export const TOOLS_DIR = '/dev/.trace-compare/tools';
 /** Where the in-container strace writes its log: a bind mount of one host file. */
@@ -42,6 +43,10 @@ export interface BundleRequest {
   /** Host file receiving the strace log (bound at POD_STRACE_LOG): an existing, empty regular file. */
   straceLog?: string;
   hostname?: string;
+  /** Like Kubernetes' `privileged: true`: no seccomp, every capability. Default: a default pod's confinement. */
+  privileged?: boolean;
+  /** cgroup limits; default DEFAULT_LIMITS. */
+  limits?: Limits;
 }
 
 export interface Bundle {
@@ -49,6 +54,8 @@ export interface Bundle {
   rootfs: string;
   /** The container's process argv (strace wrapper included when tracing). */
   args: string[];
+  /** What confines the pod, for the report. */
+  confinement: Confinement;
 }
 
 export async function createBundle(req: BundleRequest): Promise<Bundle> {
@@ -73,8 +80,16 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
     mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'] });
   }
   let args = workload;
-  const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
-  if (req.strace && req.kind !== 'runsc') {
+  const inPodStrace = Boolean(req.strace) && req.kind !== 'runsc';
+  // A default Kubernetes pod on containerd: RuntimeDefault seccomp, containerd's capabilities (plus
+  // CAP_SYS_PTRACE for the in-pod strace), cgroup limits and a cgroup namespace (confinement.ts).
+  const c = ociConfinement({
+    privileged: req.privileged ?? false,
+    limits: req.limits ?? { ...DEFAULT_LIMITS },
+    traceWithStrace: inPodStrace,
+    runtime: req.kind,
+  });
+  if (req.strace && inPodStrace) {
     const tools = path.join(req.dir, 'tools');
     const run = await buildToolDir(tools, req.strace, 'strace', TOOLS_DIR);
     if (!req.straceLog) throw new Error('createBundle: strace without a log file');
@@ -83,8 +98,10 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
       { destination: POD_STRACE_LOG, type: 'bind', source: req.straceLog, options: ['bind', 'rw', 'nosuid', 'nodev', 'noexec'] },
     );
     args = [...run, ...STRACE_FLAGS, '-o', POD_STRACE_LOG, '--', ...workload];
-    // ptrace of its own child needs no capability, but Yama or a distro policy may ask for it.
-    caps.push('CAP_SYS_PTRACE');
+  }
+  if (c.sysfsWritable) {
+    const i = mounts.findIndex((m) => m.destination === '/sys');
+    mounts[i] = { ...mounts[i]!, options: mounts[i]!.options!.map((o) => (o === 'ro' ? 'rw' : o)) };
   }
 
   const config = {
@@ -95,9 +112,9 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
       args,
       env: [`PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C'],
       cwd: '/',
-      capabilities: { bounding: caps, effective: caps, permitted: caps, ambient: caps },
+      capabilities: c.capabilities,
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
+      noNewPrivileges: c.noNewPrivileges,
     },
     // Read-only in every case: the generated rootfs lies on the host's disk, where a pod's writes would
     // have no quota. Writable space is the size-bounded tmpfs mounts (/tmp, /dev, /dev/shm).
@@ -105,17 +122,16 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
     hostname: req.hostname ?? 'trace-compare',
     mounts,
     linux: {
-      resources: { devices: [{ allow: false, access: 'rwm' }] },
-      // Own network namespace with no interfaces configured: no network. No seccomp section, so
-      // nothing blocks ptrace for the in-container strace.
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-        '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      resources: c.resources,
+      // Own network namespace with no interfaces configured: no network.
+      namespaces: c.namespaces,
+      ...(c.seccomp ? { seccomp: c.seccomp } : {}),
+      maskedPaths: c.maskedPaths,
+      readonlyPaths: c.readonlyPaths,
     },
   };
   await writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  return { dir, rootfs, args };
+  return { dir, rootfs, args, confinement: c.description };
 }
 
 interface OciMount { destination: string; type: string; source: string; options?: string[] }

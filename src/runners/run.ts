@@ -14,6 +14,7 @@ import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { UserError, ExitCode } from '../errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome, RuntimeKind } from './types.js';
+import type { Confinement } from './confinement.js';
 import { checkRuntime, checkTools, toolsFor } from './resolve.js';
 import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
 import { createPrivateFile, isRegularFile, readPrivateText, readSample } from './private-files.js';
@@ -65,6 +66,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const runtime = env.runtime === 'host' ? null : { kind: env.runtime, bin: runtimeBin! };
   // Host runs get a cgroup of their own (containers have the runtime's): null without root or cgroup v2.
   let cgroup: RunCgroup | null = null;
+  let confinement: Confinement | null = null;
 
   // Ends the workload: the runtime kills its container (so perf, when wrapping, can finish its file),
   // then after a grace period everything left of the run is SIGKILLed.
@@ -147,7 +149,10 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         rootfs: opts.rootfs,
         include: opts.include,
         ...(straceInPod ? { strace: bins.strace, straceLog: path.join(outDir, STRACE_LOG) } : {}),
+        ...(opts.privileged !== undefined ? { privileged: opts.privileged } : {}),
+        ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
       });
+      confinement = bundle.confinement;
       cwd = tempDir;
       argv = runtime.kind === 'runsc'
         ? [runtime.bin, '--root', stateDir, '--network=none',
@@ -230,6 +235,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       hostTrace: opts.tracePerf && (await isRegularFile(perfFile)) ? { file: perfFile } : null,
       workloadHostPids,
       containerId: runtime ? id : null,
+      confinement,
       tempDir,
       dispose,
     };

@@ -1,5 +1,7 @@
 // What a runner is asked to do and what it hands back: raw trace files plus the process result.
 
+import type { Confinement, Limits } from './confinement.js';
+
 /** The program that runs the command: the host itself or an OCI runtime. */
 export type RuntimeKind = 'host' | 'runc' | 'crun' | 'runsc';
 
@@ -29,6 +31,10 @@ export interface RunOptions {
   include?: string[];
   /** Keep the temporary directory (bundle, state, logs) even after dispose(), for debugging. */
   keepTemp?: boolean;
+  /** Pods only: drop seccomp and grant every capability, like Kubernetes' `privileged: true`. */
+  privileged?: boolean;
+  /** Pods only: cgroup limits (default: confinement.ts DEFAULT_LIMITS). */
+  limits?: Limits;
 }
 
 export interface RunOutcome {
@@ -63,6 +69,8 @@ export interface RunOutcome {
    * process; for host the strace process. Empty when the run never got that far.
    */
   workloadHostPids?: number[];
+  /** What confined the pod (seccomp, capabilities, limits, namespaces); null on the host. */
+  confinement: Confinement | null;
   /** The container id (`trace-compare-<random>`), null for host runs. */
   containerId: string | null;
   /** Private directory holding the trace files until dispose(). */
