@@ -10,9 +10,12 @@ import { runSummary } from './commands/summary.js';
 import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { isRunOption } from './commands/run-args.js';
+import { runCleanup } from './commands/cleanup.js';
+import { userErrorOf } from './user-errors.js';
+import { cleanupAll } from './runners/registry.js';
 import type { ReportFormat } from './format.js';
 
-const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'help', 'completion']);
+const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'cleanup', 'help', 'completion']);
 const FORMATS: ReportFormat[] = ['table', 'markdown', 'json'];
 
 function strictOption<T>(y: Argv<T>) {
@@ -28,6 +31,9 @@ async function main(argv: string[]): Promise<number> {
   const runFirst = first !== undefined && (first.startsWith('-') ? isRunOption(first) : !SUBCOMMANDS.has(first));
   if (runFirst) return runCompare(splitRunArgs(argv));
   if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)));
+
+  // yargs drops a bare "-" from positional lists; /dev/stdin is the same input and survives it.
+  if (first === 'parse' || first === 'summary' || first === 'diff') argv = argv.map((a, i) => (i > 0 && a === '-' ? '/dev/stdin' : a));
 
   let code: number = ExitCode.Ok;
   const diag = new Diagnostics();
@@ -81,6 +87,17 @@ async function main(argv: string[]): Promise<number> {
         finish(a.strict);
       },
     )
+    .command(
+      'cleanup',
+      'remove what runs killed with SIGKILL left: processes, containers, cgroups, mounts, temp dirs (runs still going are left alone)',
+      (y) =>
+        y
+          .option('dry-run', { type: 'boolean', default: false, describe: 'only list what would be removed' })
+          .option('tmpdir', { type: 'string', describe: 'the temp dir the runs used (default: $TMPDIR or /tmp)' }),
+      async (a) => {
+        code = await runCleanup({ dryRun: a['dry-run'], ...(a.tmpdir !== undefined ? { tmpdir: a.tmpdir } : {}) });
+      },
+    )
     .command('run', 'run a command on the host and in sandboxes (same as giving the command directly); see `run --help`', (y) =>
       runYargs(y),
     )
@@ -102,12 +119,20 @@ async function main(argv: string[]): Promise<number> {
 
 // A closed terminal (SIGHUP) makes writes to stderr fail; losing a message must not kill the cleanup.
 process.stderr.on('error', () => undefined);
+// A bug that escapes every promise still ends the runs before node exits: no container outlives us.
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`trace-compare: internal error: ${e.message}\n`);
+  if (process.env.TRACE_COMPARE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+  void cleanupAll('exit').finally(() => process.exit(ExitCode.Failure));
+});
 
 main(hideBin(process.argv)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
+  (caught: unknown) => {
+    // The system's refusals (EACCES, ENOSPC, EMFILE...) are the user's situation, not a bug.
+    const err = userErrorOf(caught) ?? caught;
     if (err instanceof UserError) {
       process.stderr.write(`trace-compare: ${err.message}\n`);
       if (err.hint) process.stderr.write(`  ${err.hint}\n`);

@@ -147,6 +147,28 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     });
   }
 
+  it('SIGKILL leaves processes, containers, cgroups and temp dirs; `cleanup` removes them all and leaves a live run alone', async () => {
+    const killed = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], { reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
+    await new Promise((r) => setTimeout(r, 4000));
+    killed.kill('SIGKILL');
+    await killed;
+    const left = leftovers(tmp);
+    expect(left.tempDirs.length).toBe(3); // what docs/cli.md says SIGKILL leaves
+    expect(left.processes.length).toBeGreaterThan(0);
+    expect(left.cgroups).not.toBe('');
+    // A run still going, in the same temp dir, while cleanup runs.
+    const live = execa('node', [bin, '--no-host', '--pod', 'runc', '--no-perf', '--format', 'json', 'sleep', '6'], { reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
+    await new Promise((r) => setTimeout(r, 2500));
+    const c = await run(['cleanup']);
+    expect(c.exitCode, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/left alone \(its run is still going\)/);
+    const l = await live;
+    expect(l.exitCode, l.stderr).toBe(0);
+    expect((JSON.parse(l.stdout) as { environments: Env[] }).environments[0]!.exitCode).toBe(0);
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
+    expect((await run(['cleanup'])).stdout.trim()).toBe('nothing left by earlier runs');
+  });
+
   it('a daemon that left with setsid is ended with the host run (its cgroup), not left under PID 1', async () => {
     const r = await run(['--no-host', '--pod', 'host', '--timeout', '4', '--', 'sh', '-c', 'setsid sleep 97 </dev/null >/dev/null 2>&1 & exit 0']);
     expect(r.exitCode).toBe(124); // strace -f waits for every process it traces, the daemon included

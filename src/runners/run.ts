@@ -20,6 +20,7 @@ import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
 import { createPrivateFile, isRegularFile, readPrivateText, readSample } from './private-files.js';
 import { killAll, killGroup } from './procs.js';
 import { register } from './registry.js';
+import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
@@ -43,7 +44,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const bins = await checkTools(toolsFor(env.runtime, { tracePerf: opts.tracePerf, traceWorkload }));
   const runtimeBin = await checkRuntime(env.runtime);
 
-  const tempDir = await mkdtemp(path.join(os.tmpdir(), 'trace-compare-'));
+  const tempDir = await mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX));
   await chmod(tempDir, 0o700);
   const outDir = path.join(tempDir, 'out');
   const stateDir = path.join(tempDir, 'state');
@@ -55,6 +56,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const stderrFile = path.join(outDir, 'stderr');
   const id = `trace-compare-${randomBytes(6).toString('hex')}`;
   await mkdir(outDir, { mode: 0o700 });
+  await writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
 
   let child: ResultPromise | null = null;
   let childExited = false;

@@ -1,0 +1,112 @@
+// What runs killed with SIGKILL (or a crashed node) left behind, and its removal: `trace-compare cleanup`.
+// A run marks its private dir with an owner file (its node pid, that process's start time and the
+// container/cgroup id), so a dir whose owner still lives is never touched, and a stale one is known
+// by name: trace-compare-* in the temp dir, cgroups named trace-compare-<12 hex> in every hierarchy.
+
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { killAll, findProcesses } from './procs.js';
+import { cgroupMounts, removeCgroupsNamed } from './cgroup.js';
+import { readPrivateText } from './private-files.js';
+
+export const TEMP_PREFIX = 'trace-compare-';
+const OWNER = 'owner';
+const CGROUP_NAME = /^trace-compare-[0-9a-f]{12}$/;
+
+/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null. */
+async function startTime(pid: number): Promise<string | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null) : null;
+}
+
+/** Marks `dir` as this process's run `id`. */
+export async function writeOwner(dir: string, id: string): Promise<void> {
+  await writeFile(path.join(dir, OWNER), `${process.pid} ${await startTime(process.pid)} ${id}\n`, { mode: 0o600 });
+}
+
+interface RunDir { dir: string; id: string | null; live: boolean }
+
+async function runDirs(tmp: string): Promise<RunDir[]> {
+  const out: RunDir[] = [];
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    if (!name.startsWith(TEMP_PREFIX)) continue;
+    const dir = path.join(tmp, name);
+    const [pid, start, id] = ((await readPrivateText(path.join(dir, OWNER))) ?? '').trim().split(' ');
+    // The pid alone could have been reused: the start time tells the same process apart.
+    const live = pid !== undefined && pid !== '' && Number(pid) !== process.pid && (await startTime(Number(pid))) === start;
+    out.push({ dir, id: id ?? null, live });
+  }
+  return out;
+}
+
+export interface CleanupReport {
+  /** Each thing removed (or, with dryRun, to remove), in words. */
+  removed: string[];
+  /** What could not be removed, with the reason. */
+  failed: string[];
+  /** Run dirs left alone because their run is still going. */
+  live: string[];
+}
+
+/** Finds what earlier runs left in `tmp` (default: the temp dir) and in the cgroup trees, and removes it. */
+export async function cleanupLeftovers(opts: { tmp?: string; dryRun?: boolean } = {}): Promise<CleanupReport> {
+  const tmp = opts.tmp ?? os.tmpdir();
+  const report: CleanupReport = { removed: [], failed: [], live: [] };
+  const dirs = await runDirs(tmp);
+  const liveIds = new Set(dirs.filter((d) => d.live && d.id).map((d) => d.id!));
+  report.live = dirs.filter((d) => d.live).map((d) => d.dir);
+
+  // Cgroups of dead runs: containers (runc, runsc) and host runs alike, whether or not their dir is left.
+  const names = new Set<string>();
+  for (const { dir } of await cgroupMounts()) {
+    for (const n of await readdir(dir).catch(() => [] as string[])) if (CGROUP_NAME.test(n) && !liveIds.has(n)) names.add(n);
+  }
+  for (const d of dirs) if (!d.live && d.id && CGROUP_NAME.test(d.id)) names.add(d.id);
+
+  for (const d of dirs.filter((x) => !x.live)) {
+    const pids = await findProcesses({ roots: [], argvTokens: [d.dir + '/'], cgroupNames: d.id ? [d.id] : [] });
+    if (opts.dryRun) {
+      report.removed.push(`${d.dir}${pids.length ? ` and processes ${pids.join(', ')}` : ''}`);
+      continue;
+    }
+    // Runtimes first, so they tear their containers down in order; then anything still running.
+    for (const rt of ['runc', 'runsc']) {
+      await execa(rt, ['--root', path.join(d.dir, 'state'), 'delete', '--force', d.id ?? ''], {
+        reject: false, stdin: 'ignore', timeout: 5000, forceKillAfterDelay: 1000,
+      }).catch(() => undefined);
+    }
+    const left = await killAll({ roots: [], argvTokens: [d.dir + '/'], cgroupNames: d.id ? [d.id] : [] }, 5000);
+    if (left.length) report.failed.push(`${d.dir}: processes ${left.join(', ')} survived SIGKILL`);
+    for (const mp of await mountsUnder(d.dir)) {
+      const r = await execa('umount', ['-l', mp], { reject: false, stdin: 'ignore' }).catch(() => null);
+      if (r?.exitCode === 0) report.removed.push(`mount ${mp}`);
+      else report.failed.push(`mount ${mp}: umount failed`);
+    }
+    try {
+      await rm(d.dir, { recursive: true, force: true, maxRetries: 3 });
+      report.removed.push(`${d.dir}${pids.length ? ` (and its processes ${pids.join(', ')})` : ''}`);
+    } catch (e) {
+      report.failed.push(`${d.dir}: ${(e as Error).message}`);
+    }
+  }
+  for (const n of names) {
+    if (opts.dryRun) {
+      report.removed.push(`cgroup ${n}`);
+      continue;
+    }
+    const left = await removeCgroupsNamed(n);
+    if (left.length) report.failed.push(`cgroup ${n}: ${left.join(', ')} still busy`);
+    else report.removed.push(`cgroup ${n}`);
+  }
+  return report;
+}
+
+/** Mount points at or below `dir` in this mount namespace, deepest first. */
+async function mountsUnder(dir: string): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
+  return text.split('\n').map((l) => l.split(' ')[4] ?? '')
+    .filter((mp) => mp === dir || mp.startsWith(dir + '/'))
+    .sort((a, b) => b.length - a.length);
+}
