@@ -169,6 +169,30 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect((await run(['cleanup'])).stdout.trim()).toBe('nothing left by earlier runs');
   });
 
+  it('a closed stdout (| head -c 100) and a full one (> /dev/full): no hang, documented exit, nothing left', async () => {
+    const piped = await execa('sh', ['-c', 'node "$@" | head -c 100 >/dev/null', 'sh', bin, '--format', 'json', '--pod', 'runc', '--pod', 'gvisor', 'seq', '100000'], {
+      reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, timeout: 60_000,
+    });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
+    const full = await execa('sh', ['-c', 'node "$@" > /dev/full', 'sh', bin, '--pod', 'runc', 'true'], {
+      reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, timeout: 60_000,
+    });
+    expect(full.exitCode).toBe(1);
+    expect(full.stderr.trim().split('\n')).toEqual(['trace-compare: cannot write the report to standard output: no space left on device (ENOSPC)']);
+    expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
+  });
+
+  it('output far beyond memory (100 MB of NULs) is counted in full, sampled, and kills nothing', async () => {
+    const r = await run(['--format', 'json', '--pod', 'runc', '--no-perf', '--', 'head', '-c', '100000000', '/dev/zero']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    for (const e of (JSON.parse(r.stdout) as { environments: (Env & { outputBytes: { stdout: number } })[] }).environments) {
+      expect(e.exitCode, e.name).toBe(0);
+      expect(e.outputBytes.stdout, e.name).toBe(100_000_000);
+      expect(e.stdout.length, e.name).toBeLessThan(100_000);
+    }
+  });
+
   it('a daemon that left with setsid is ended with the host run (its cgroup), not left under PID 1', async () => {
     const r = await run(['--no-host', '--pod', 'host', '--timeout', '4', '--', 'sh', '-c', 'setsid sleep 97 </dev/null >/dev/null 2>&1 & exit 0']);
     expect(r.exitCode).toBe(124); // strace -f waits for every process it traces, the daemon included
