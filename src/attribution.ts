@@ -39,10 +39,35 @@ export interface AttributionHint {
   tracedBy?: string;
 }
 
+/** Whose doing a host process's calls are: the workload's, the runtime's own, or the tool's (tracer, perf's wrapper). */
+export type RoleKind = 'workload' | 'runtime' | 'tool';
+
+/** One role's share of the host syscalls that were not the workload's (see ROLE RULES above). */
+export interface RoleSummary {
+  /** `runc CLI`, `runc init runc:[2:INIT]`, `Sentry`, `gofer`, `ptrace stub`, `tracer strace`, `perf wrapper sh`... */
+  label: string;
+  kind: 'runtime' | 'tool';
+  /** Processes and threads (perf tids) that held this role for at least one call. */
+  processes: number;
+  calls: number;
+  syscalls: { syscall: string; calls: number }[];
+}
+
 export interface HostKernelView {
   workload: { syscall: string; calls: number; entered: number }[];
+  /** Everything that was not the workload: the runtime's own calls and the tool's (tracer, perf's wrapper). */
   runtime: { syscall: string; calls: number }[];
-  processes: { pid: number; comm: string; role: 'workload' | 'runtime'; what: string }[];
+  /** The same calls as `runtime`, by role, most calls first. */
+  roles: RoleSummary[];
+  processes: {
+    pid: number;
+    /** The full name (from perf's sched tracepoints when it printed a 14-character cut). */
+    comm: string;
+    role: 'workload' | 'runtime';
+    /** The role of each part of the process's life (split at exec), joined by ` → ` when it changed. */
+    label: string;
+    what: string;
+  }[];
   /** Events perf reported lost (`LOST N events!`): counts may then be short. */
   lostEvents: number;
 }
@@ -59,6 +84,12 @@ interface Segment {
   /** Event index where this segment (the tid's life since its last exec) starts. */
   start: number;
   counts: Map<string, Counts>;
+  /** Names perf printed for the tid in this segment (prctl renames, e.g. runc's nsexec stages). */
+  comms: Set<string>;
+  /** The exec that started it (absent for the first segment). */
+  exec?: { comm: string; filename?: string };
+  label?: string;
+  kind?: RoleKind;
 }
 
 interface Proc {
@@ -77,8 +108,8 @@ interface Proc {
   seenAny: boolean;
 }
 
-const FORK_TP = /^sched:sched_process_fork\(parent_comm: ".*", parent_pid: (\d+)[^,]*, child_comm: ".*", child_pid: (\d+)/;
-const EXEC_TP = /^sched:sched_process_exec\(filename: "(.*)", pid: (\d+)/;
+const FORK_TP = /^sched:sched_process_fork\(parent_comm: "(.*)", parent_pid: (\d+)[^,]*, child_comm: "(.*)", child_pid: (\d+)/;
+const EXEC_TP = /^sched:sched_process_exec\(filename: "(.*)", pid: (\d+) \((.*?)\)/;
 
 function basename(p: string): string {
   const i = p.lastIndexOf('/');
@@ -102,11 +133,12 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
   const unmatchedParents: { tid: number; value: number | null }[] = [];
   let forkEvents = false; // sched_process_fork seen: the tree needs no guessing
   const orphans: number[] = [];
+  const fullComms = new Set<string>(); // names as the sched tracepoints print them: never cut
 
   const proc = (tid: number, comm: string | undefined): Proc => {
     let p = procs.get(tid);
     if (!p) {
-      p = { tid, comm: comm ?? '', firstIndex: index, segments: [{ start: index, counts: new Map() }], execs: [], noEntry: 0, calls: 0, entered: 0, seenAny: false };
+      p = { tid, comm: comm ?? '', firstIndex: index, segments: [{ start: index, counts: new Map(), comms: new Set() }], execs: [], noEntry: 0, calls: 0, entered: 0, seenAny: false };
       procs.set(tid, p);
     }
     if (comm && !/^:\d+$/.test(comm)) p.comm = comm; // `:1234` is perf's name before it learns the comm
@@ -130,10 +162,14 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
       const f = FORK_TP.exec(e.text);
       if (f) {
         forkEvents = true;
-        link(Number(f[2]), Number(f[1]), true);
+        link(Number(f[4]), Number(f[2]), true);
+        fullComms.add(f[1]!).add(f[3]!);
       }
       const x = EXEC_TP.exec(e.text);
-      if (x) execFilename.set(Number(x[2]), x[1]!);
+      if (x) {
+        execFilename.set(Number(x[2]), x[1]!);
+        fullComms.add(x[3]!);
+      }
       continue;
     }
     if (e.kind !== 'syscall' || e.pid === null) continue;
@@ -177,8 +213,9 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
       const filename = execFilename.get(tid);
       execFilename.delete(tid);
       p.execs.push({ index, comm: s.comm ?? '', ...(filename !== undefined ? { filename } : {}) });
-      p.segments.push({ start: index, counts: new Map() });
+      p.segments.push({ start: index, counts: new Map(), comms: new Set(), exec: { comm: s.comm ?? '', ...(filename !== undefined ? { filename } : {}) } });
     }
+    if (s.comm && !/^:\d+$/.test(s.comm)) p.segments[p.segments.length - 1]!.comms.add(s.comm);
     add(p.segments[p.segments.length - 1]!.counts, s.name, entered);
     p.calls++;
     if (entered) p.entered++;
@@ -268,20 +305,158 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
   }
 
   const sentry = sentryOf(procs, workloadFrom, hint.runtime);
+  const full = (comm: string) => fullComm(comm, fullComms);
+  assignRoles(procs, rootTid, hint, sentry, workloadFrom, full);
+  const roles = new Map<string, RoleSummary & { tids: Set<number>; counts: Map<string, number> }>();
+  const addRole = (label: string, kind: 'runtime' | 'tool', tid: number, name: string, n: number) => {
+    if (n === 0) return;
+    let r = roles.get(label);
+    if (!r) roles.set(label, (r = { label, kind, processes: 0, calls: 0, syscalls: [], tids: new Set(), counts: new Map() }));
+    r.tids.add(tid);
+    r.calls += n;
+    r.counts.set(name, (r.counts.get(name) ?? 0) + n);
+  };
+  for (const p of procs.values()) {
+    const from = workloadFrom.get(p.tid);
+    for (const seg of p.segments) {
+      for (const [name, c] of seg.counts) {
+        if (hint.runtime === 'runsc' && from !== undefined) addRole('ptrace stub', 'runtime', p.tid, name, c.entered);
+        else if (from !== undefined && seg.start >= from) continue;
+        else addRole(seg.label!, seg.kind === 'tool' ? 'tool' : 'runtime', p.tid, name, c.calls);
+      }
+    }
+  }
   const processes = [...procs.values()]
     .sort((a, b) => a.firstIndex - b.firstIndex)
     .map((p) => {
       const role: 'workload' | 'runtime' = workloadFrom.has(p.tid) ? 'workload' : 'runtime';
-      return { pid: p.tid, comm: p.comm, role, what: describe(p, role, procs, rootTid, hint, sentry, workloadFrom) };
+      const labels: string[] = [];
+      for (const seg of p.segments) if (seg.label !== undefined && labels[labels.length - 1] !== seg.label && (seg.counts.size > 0 || seg === p.segments[p.segments.length - 1])) labels.push(seg.label);
+      return { pid: p.tid, comm: full(p.comm), role, label: labels.join(' → '), what: describe(p, role, procs, rootTid, hint, sentry, workloadFrom, full) };
     });
 
   const sorted = (m: Map<string, Counts>) => [...m.entries()].sort((a, b) => b[1].calls - a[1].calls || a[0].localeCompare(b[0]));
   return {
     workload: sorted(workload).map(([syscall, c]) => ({ syscall, calls: c.calls, entered: c.entered })),
     runtime: sorted(runtime).map(([syscall, c]) => ({ syscall, calls: c.calls })),
+    roles: [...roles.values()]
+      .map(({ tids, counts, ...r }) => ({
+        ...r,
+        processes: tids.size,
+        syscalls: [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([syscall, calls]) => ({ syscall, calls })),
+      }))
+      .sort((a, b) => b.calls - a.calls || a.label.localeCompare(b.label)),
     processes,
     lostEvents: lost,
   };
+}
+
+/**
+ * perf's comm column holds at most 14 characters (`runc:[0:PARENT`); its sched tracepoints print the
+ * kernel's full 15 (`runc:[0:PARENT]`). A cut name is completed from a full one that starts with it;
+ * without tracepoints, runc's nsexec stage names (`runc:[N:NAME]`) get back their closing bracket.
+ */
+export function fullComm(comm: string, full: Set<string>): string {
+  if (comm.length !== 14) return comm;
+  for (const f of full) if (f.length > comm.length && f.startsWith(comm)) return f;
+  return /^runc:\[\d:[A-Z]+$/.test(comm) ? comm + ']' : comm;
+}
+
+const TRACERS = new Set(['strace']);
+const SHELLS = new Set(['sh', 'dash', 'bash']);
+const RUNTIME_CLIS = new Set(['runc', 'crun', 'runsc']);
+
+/**
+ * ROLE RULES: every segment of a process (its life between execs) gets one role, in trace order:
+ * 1. workload: as decided above (the command's exec and what it creates; under runsc the stub's trapped calls).
+ * 2. A segment that starts with an exec is named by what was exec'd:
+ *    - a file named strace (or the hint's tracer): `tracer strace` (tool);
+ *    - runc / crun / runsc: `runc CLI` (`crun CLI`, `runsc CLI`), the runtime command the wrapper ran;
+ *    - a shell as the first exec of the process perf started: `perf wrapper sh` (tool: the status wrapper
+ *      src/runners/run.ts puts between perf and the run);
+ *    - under runc/crun, `/proc/self/exe` or `/dev/fd/N` (runc 1.1 re-execs a sealed copy of itself): `runc init`;
+ *    - under runsc, `/proc/self/exe`: `Sentry` for the nearest exec'd ancestor of the app's stub,
+ *      `Sentry helper (runsc re-exec)` below the Sentry, else `gofer` (runsc's other re-exec);
+ *    - anything else: `exec'd NAME` (the basename).
+ * 3. A segment with no exec before it (a thread, or a fork that has not exec'd yet) does its parent's work:
+ *    it takes the role its parent held when it was forked; with no known parent, `unattributed COMM`.
+ * 4. Within runc init, a segment perf saw under an nsexec stage name gets it: `runc init runc:[0:PARENT]`,
+ *    `runc init runc:[1:CHILD]`, `runc init runc:[2:INIT]` (the last stage name seen in the segment).
+ * 5. Under runsc, below the Sentry, a process that did not exec and itself called `setsid` is a `ptrace
+ *    stub`: gVisor's ptrace platform starts each stub with setsid, seccomp and kill(SIGSTOP); later stubs are
+ *    forked by stubs and inherit the role by rule 3. (`seccomp` alone is no mark: the Sentry's own threads
+ *    install its filter too.) The platform's seccomp-probe child is made the same way and counts as a stub.
+ *    The app's stub's entered calls (Sentry work injected into the stub) are `ptrace stub` too.
+ * 6. comm `containerd-shim*`: `shim` (none in this tool's runs: no containerd; kept for saved traces).
+ * Kinds: `perf wrapper sh` and `tracer strace` are the tool's overhead; every other non-workload role is the runtime's own.
+ */
+function assignRoles(
+  procs: Map<number, Proc>, rootTid: number | null, hint: AttributionHint, sentry: number | null,
+  workloadFrom: Map<number, number>, full: (comm: string) => string,
+): void {
+  const tracer = hint.tracedBy ?? 'strace';
+  const ordered = [...procs.values()].sort((a, b) => a.firstIndex - b.firstIndex);
+  const below = (tid: number, ancestor: number) => isDescendant(procs, tid, ancestor);
+  const roleAt = (tid: number, index: number): Segment | undefined => {
+    const p = procs.get(tid);
+    if (!p) return undefined;
+    let seg: Segment | undefined;
+    for (const s of p.segments) if (s.start <= index) seg = s;
+    return seg ?? p.segments[0];
+  };
+  const callsOf = (p: Proc, name: string) => p.segments.reduce((n, s) => n + (s.counts.get(name)?.calls ?? 0), 0);
+  for (const p of ordered) {
+    p.segments.forEach((seg) => {
+      let label: string;
+      let kind: RoleKind = 'runtime';
+      const x = seg.exec;
+      const comms = [...seg.comms].map(full);
+      if (x) {
+        const name = basename(x.filename ?? x.comm);
+        const selfExec = x.filename === '/proc/self/exe' || /^\/dev\/fd\/\d+$/.test(x.filename ?? '') || (x.filename === undefined && x.comm === 'exe');
+        if (TRACERS.has(name) || name === tracer) {
+          label = `tracer ${name}`;
+          kind = 'tool';
+        } else if (RUNTIME_CLIS.has(name)) label = `${name} CLI`;
+        else if (p.tid === rootTid && seg === p.segments.find((s) => s.exec) && SHELLS.has(name)) {
+          label = `perf wrapper ${name}`;
+          kind = 'tool';
+        }
+        else if (selfExec && hint.runtime !== 'runsc') label = 'runc init';
+        else if (selfExec && hint.runtime === 'runsc') {
+          label = p.tid === sentry ? 'Sentry' : sentry !== null && below(p.tid, sentry) ? 'Sentry helper (runsc re-exec)' : 'gofer';
+        } else label = `exec'd ${name}`;
+      } else {
+        const parent = p.parent !== undefined ? roleAt(p.parent, p.bornAt ?? p.firstIndex) : undefined;
+        if (parent?.label !== undefined) {
+          label = parent.label;
+          kind = parent.kind ?? 'runtime';
+        } else if (p.tid === rootTid) {
+          label = `perf wrapper ${full(p.comm) || 'process'}`;
+          kind = 'tool';
+        } else label = `unattributed ${full(p.comm) || `:${p.tid}`}`;
+        if (hint.runtime === 'runsc' && sentry !== null && p.execs.length === 0 && below(p.tid, sentry) && !label.startsWith('ptrace stub') &&
+          callsOf(p, 'setsid') > 0) {
+          label = 'ptrace stub';
+          kind = 'runtime';
+        }
+      }
+      const stage = comms.filter((c) => /^runc:\[\d:/.test(c)).pop();
+      if (stage && label.startsWith('runc init')) label = `runc init ${stage}`;
+      else if (stage && (label === 'runc CLI' || label.startsWith('unattributed'))) label = `runc init ${stage}`;
+      if (comms.some((c) => c.startsWith('containerd-shim'))) label = 'shim';
+      if (workloadFrom.has(p.tid) && seg.start >= (workloadFrom.get(p.tid) ?? 0)) {
+        // The workload's own calls are counted apart; under runsc its entered calls are the stub's.
+        if (hint.runtime === 'runsc') label = 'ptrace stub';
+        else {
+          label = 'workload';
+          kind = 'workload';
+        }
+      }
+      seg.label = label;
+      seg.kind = kind;
+    });
+  }
 }
 
 /** The Sentry: the nearest ancestor of a runsc stub that exec'd (runsc re-execs /proc/self/exe). */
@@ -310,7 +485,7 @@ function isDescendant(procs: Map<number, Proc>, tid: number, ancestor: number): 
 /** What a process is, from what the trace shows of it: never a guess from its name alone. */
 function describe(
   p: Proc, role: 'workload' | 'runtime', procs: Map<number, Proc>, rootTid: number | null,
-  hint: AttributionHint, sentry: number | null, workloadFrom: Map<number, number>,
+  hint: AttributionHint, sentry: number | null, workloadFrom: Map<number, number>, full: (comm: string) => string = (c) => c,
 ): string {
   const from = workloadFrom.get(p.tid);
   let calls = 0;
@@ -325,7 +500,7 @@ function describe(
   const since = role === 'workload' && from !== undefined && from > 0 && p.calls > calls ? ' from its exec on' : '';
   const counted = `${calls} calls${since}, ${entered} entered the host kernel`;
   const parent = p.parent !== undefined ? procs.get(p.parent) : undefined;
-  const child = parent ? `child of ${parent.tid} (${parent.comm})` : 'parent not in trace';
+  const child = parent ? `child of ${parent.tid} (${full(parent.comm)})` : 'parent not in trace';
   const exec = p.execs.length > 0 ? `exec'd ${p.execs.map((x) => x.filename ?? x.comm).join(', then ')}` : null;
   if (role === 'workload') {
     if (hint.runtime === 'runsc') {
@@ -344,7 +519,7 @@ function describe(
     // Measured (debug log PIDs): runsc re-execs itself twice as the gofer, outside the Sentry's tree.
     parts.unshift('gVisor gofer (runsc-gofer: the runsc re-exec that is not the Sentry)');
   } else if (/^runc:\[2:INIT\]/.test(p.comm)) parts.unshift('runc init (runc:[2:INIT])');
-  else if (/^runc:\[\d:/.test(p.comm)) parts.unshift(`runc nsexec stage (${p.comm})`);
+  else if (/^runc:\[\d:/.test(p.comm)) parts.unshift(`runc nsexec stage (${full(p.comm)})`);
   else if (p.comm === 'strace') parts.unshift('strace');
   if (exec) parts.push(exec);
   parts.push(counted);

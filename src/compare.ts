@@ -3,7 +3,7 @@
 
 import type { SyscallEvent, TraceEvent } from './events.js';
 import { isError } from './events.js';
-import type { HostKernelView } from './attribution.js';
+import type { HostKernelView, RoleSummary } from './attribution.js';
 import type { Confinement } from './runners/confinement.js';
 
 export type RuntimeName = 'host' | 'runc' | 'crun' | 'runsc';
@@ -18,9 +18,11 @@ export interface SyscallRow {
 }
 
 export interface HostKernelSummary {
-  /** What the runtime itself (runc init, Sentry, gofer, strace...) asked of the host kernel. */
+  /** What the runtime itself (runc init, Sentry, gofer) and the tool (strace, perf's wrapper sh) asked of the host kernel. */
   syscalls: { syscall: string; calls: number }[];
-  processes: { pid: number; comm: string; role: 'workload' | 'runtime'; what: string }[];
+  /** The same calls by role (attribution.ts ROLE RULES): kind `runtime` is the runtime's own, `tool` the tracer overhead. */
+  roles?: RoleSummary[];
+  processes: { pid: number; comm: string; role: 'workload' | 'runtime'; label?: string; what: string }[];
   /** Syscalls perf saw from the workload's processes, and how many of them it saw enter (sys_enter). */
   workloadSeen: number;
   workloadEntered: number;
@@ -52,6 +54,69 @@ export interface EnvironmentReport {
   incomplete?: string[];
   /** What confined a pod in this run (seccomp, capabilities, limits, namespaces); absent on the host. */
   confinement?: Confinement;
+  /**
+   * Per syscall, which errnos it returned and where in the trace; the paths the workload named
+   * (WorkloadCounter.detail()). Read by the differences section; absent for reports made without it.
+   */
+  detail?: WorkloadDetail;
+}
+
+/** A line of a trace: the evidence a finding cites. */
+export interface Evidence {
+  file: string;
+  line: number;
+}
+
+export interface SyscallDetail {
+  syscall: string;
+  /** errno name -> calls that returned it (restarts like ERESTARTSYS included). */
+  errnos: Record<string, number>;
+  /** The first call of this syscall, and the first call that returned each errno. */
+  first: Evidence;
+  firstErrno: Record<string, Evidence>;
+}
+
+/** A path the workload named in open/openat/openat2/creat/execve/execveat/stat-like/access calls. */
+export interface PathUse {
+  path: string;
+  /** The syscalls that named it, in the order first seen. */
+  syscalls: string[];
+  calls: number;
+  /** errno name -> calls naming this path that returned it; {} when every call succeeded. */
+  errnos: Record<string, number>;
+  first: Evidence;
+}
+
+export interface WorkloadDetail {
+  syscalls: SyscallDetail[];
+  /** At most MAX_PATHS distinct paths, in the order first seen. */
+  paths: PathUse[];
+  /** Calls naming a path that was not kept because MAX_PATHS distinct paths were kept already. */
+  pathsDropped: number;
+}
+
+/** Distinct paths kept per environment: enough for a loader's probes and a small program's files. */
+export const MAX_PATHS = 200;
+
+/** Syscalls whose first path argument is worth comparing between environments. */
+export const PATH_SYSCALLS = new Set([
+  'open', 'openat', 'openat2', 'creat', 'execve', 'execveat', 'stat', 'lstat', 'newfstatat', 'fstatat64',
+  'statx', 'access', 'faccessat', 'faccessat2', 'readlink', 'readlinkat', 'chdir',
+]);
+
+/**
+ * The first path argument of a call as the tracer printed it: strace's first string literal
+ * (`openat(AT_FDCWD, "/etc/ld.so.cache", ...)`, kept as printed, escapes and all), or the Sentry's
+ * `0xADDR /path` form (`openat(AT_FDCWD /, 0x7f1d... /etc/ld.so.cache, ...)`). Empty paths
+ * (`newfstatat(4, "", ..., AT_EMPTY_PATH)`) name no file: null.
+ */
+export function pathArgument(e: SyscallEvent): string | null {
+  if (e.source === 'runsc') {
+    const m = /(?:^|, )0x[0-9a-f]+ ([^,)]+)/.exec(e.args);
+    return m?.[1] ? m[1] : null;
+  }
+  const m = /"((?:[^"\\]|\\.)*)"/.exec(e.args);
+  return m?.[1] ? m[1] : null;
 }
 
 export interface Comparison {
@@ -62,6 +127,9 @@ export interface Comparison {
 /** Counts the workload's own syscalls as they stream by, and remembers the kernel release it was told. */
 export class WorkloadCounter {
   private readonly rows = new Map<string, { calls: number; errors: number }>();
+  private readonly details = new Map<string, SyscallDetail>();
+  private readonly paths = new Map<string, PathUse>();
+  private pathsDropped = 0;
   kernelRelease: string | null = null;
   unparsed = 0;
   /** How the traced command (the first process seen) ended, when the log says. */
@@ -87,6 +155,39 @@ export class WorkloadCounter {
     row.calls++;
     if (isError(e)) row.errors++;
     if (this.kernelRelease === null && e.name === 'uname') this.kernelRelease = releaseFromUname(e);
+    // Evidence: the line holding the result (a split call's `<... resumed>` half).
+    const at: Evidence = { file: e.file, line: e.endLine ?? e.line };
+    let d = this.details.get(e.name);
+    if (!d) this.details.set(e.name, (d = { syscall: e.name, errnos: {}, first: at, firstErrno: {} }));
+    const errno = isError(e) ? e.result!.errno! : null;
+    if (errno !== null) {
+      d.errnos[errno] = (d.errnos[errno] ?? 0) + 1;
+      d.firstErrno[errno] ??= at;
+    }
+    if (PATH_SYSCALLS.has(e.name)) {
+      const path = pathArgument(e);
+      if (path === null) return;
+      let u = this.paths.get(path);
+      if (!u) {
+        if (this.paths.size >= MAX_PATHS) {
+          this.pathsDropped++;
+          return;
+        }
+        this.paths.set(path, (u = { path, syscalls: [], calls: 0, errnos: {}, first: at }));
+      }
+      u.calls++;
+      if (!u.syscalls.includes(e.name)) u.syscalls.push(e.name);
+      if (errno !== null) u.errnos[errno] = (u.errnos[errno] ?? 0) + 1;
+    }
+  }
+
+  /** What the differences section needs beyond the counts: errnos, paths, and where each was seen. */
+  detail(): WorkloadDetail {
+    return {
+      syscalls: [...this.details.values()].sort((a, b) => a.syscall.localeCompare(b.syscall)),
+      paths: [...this.paths.values()],
+      pathsDropped: this.pathsDropped,
+    };
   }
 
   /** Rows sorted by calls, then name; hostKernel maps syscall name to calls whose entry the kernel saw. */
@@ -128,6 +229,7 @@ export function fromHostKernelView(view: HostKernelView): { entered: Map<string,
     entered: new Map(view.workload.map((w) => [w.syscall, w.entered])),
     hostKernel: {
       syscalls: view.runtime,
+      roles: view.roles,
       processes: view.processes,
       workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
       workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
