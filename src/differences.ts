@@ -199,6 +199,7 @@ function pathResult(u: PathUse): string {
 
 function pathDifferences(base: EnvironmentReport, e: EnvironmentReport): Difference[] {
   if (!base.detail || !e.detail) return [];
+  const results: Difference[] = [];
   const out: Difference[] = [];
   const pa = new Map(base.detail.paths.map((u) => [u.path, u]));
   const pb = new Map(e.detail.paths.map((u) => [u.path, u]));
@@ -211,7 +212,7 @@ function pathDifferences(base: EnvironmentReport, e: EnvironmentReport): Differe
       const okA = Object.keys(u.errnos).length === 0;
       const okB = Object.keys(v.errnos).length === 0;
       if (okA !== okB || !sameErrnos(errnoKinds(u), errnoKinds(v))) {
-        out.push({
+        results.push({
           kind: 'path-result',
           path,
           syscall: u.syscalls[0]!,
@@ -225,7 +226,7 @@ function pathDifferences(base: EnvironmentReport, e: EnvironmentReport): Differe
     out.push(onlyPath(path, u, base, e, absent(e.detail)));
   }
   for (const [path, v] of pb) if (!pa.has(path)) out.push(onlyPath(path, v, e, base, absent(base.detail)));
-  return out;
+  return [...results, ...out];
 }
 
 /** Which errnos, not how many: a loader probing a path twice is not a difference. */

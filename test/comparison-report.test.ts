@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { WorkloadCounter, totalsOf, releaseFromUname, type Comparison, type EnvironmentReport } from '../src/compare.js';
 import { renderComparison, findingsOf } from '../src/report/comparison-report.js';
+import { differences } from '../src/differences.js';
 import type { SyscallEvent } from '../src/events.js';
 
 function sys(name: string, args: string, value: string, errno?: string): SyscallEvent {
@@ -56,7 +57,10 @@ describe('comparison', () => {
   });
 
   it('renders json, markdown and table', () => {
-    expect(JSON.parse(renderComparison(c, 'json'))).toEqual(c);
+    // The comparison as given, plus the differences computed from it (src/differences.ts).
+    const json = JSON.parse(renderComparison(c, 'json')) as Comparison & { differences: unknown[] };
+    expect(json).toEqual({ ...c, differences: differences(c) });
+    expect(json.differences).toContainEqual(expect.objectContaining({ kind: 'only-in', syscall: 'openat' }));
     const md = renderComparison(c, 'markdown');
     expect(md).toContain('| uname | 1 → 1 | 1 → 0 |');
     expect(md).toContain('## `uname -r`');

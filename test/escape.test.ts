@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { escapeControls, terminalSafeJson } from '../src/report/escape.js';
 import { renderComparison } from '../src/report/comparison-report.js';
+import { differences } from '../src/differences.js';
 import { renderSummary } from '../src/report/summary-report.js';
 import type { Comparison } from '../src/compare.js';
 import type { Summary } from '../src/summary.js';
@@ -102,7 +103,7 @@ describe('reports', () => {
     for (const json of [renderComparison(comparison, 'json'), renderSummary(summary, 'json')]) {
       expect(json.replace(/\n/g, '')).not.toMatch(CONTROL);
     }
-    expect(JSON.parse(renderComparison(comparison, 'json'))).toEqual(comparison);
+    expect(JSON.parse(renderComparison(comparison, 'json'))).toEqual({ ...comparison, differences: differences(comparison) });
     expect(JSON.parse(renderSummary(summary, 'json'))).toEqual(summary);
   });
 });

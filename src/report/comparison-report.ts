@@ -1,83 +1,145 @@
-// Renders a Comparison: one table of environments, one row per syscall with a column per environment,
-// and findings sentences built only from the numbers measured in this run.
+// Renders a Comparison: the environments, one row per syscall with a column per environment, who made
+// the host syscalls, findings built only from the numbers measured in this run, and every difference
+// from the first environment with its evidence (src/differences.ts).
 
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { syscallUnion, type Comparison, type EnvironmentReport } from '../compare.js';
+import { differences, type Difference } from '../differences.js';
+import { confinementSummary } from '../runners/confinement.js';
 import { COMPACT, makeChalk, markdownTable, type ReportFormat } from '../format.js';
 import { escapeControls, terminalSafeJson } from './escape.js';
+import { DEFAULT_WIDTH, displayWidth, shellCommand, wrap } from './layout.js';
 
-export function renderComparison(c: Comparison, format: ReportFormat): string {
-  if (format === 'json') return terminalSafeJson(JSON.stringify(c, null, 2)) + '\n';
+export interface RenderOptions {
+  /** One line per table row and per finding, however wide (`--wide`). Default: fit `width` columns. */
+  wide?: boolean;
+  /** Columns the table format must fit in when not wide; default 100. */
+  width?: number;
+}
+
+/** Differences of one kind printed in table and markdown before "and N more" (JSON holds them all). */
+const SHOWN_PER_KIND = 5;
+
+export function renderComparison(c: Comparison, format: ReportFormat, options: RenderOptions = {}): string {
+  const diffs = differences(c);
+  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, differences: diffs }, null, 2)) + '\n';
   // Every text from a trace or the command line is escaped before colours go on: the workload's own
   // terminal escapes (stdout, process names, labels) must print as text.
   const chalk = format === 'table' ? makeChalk() : makeChalk({ isTTY: false } as NodeJS.WriteStream);
-  const envHead = ['environment', 'runtime', 'kernel release', 'exit', 'output', 'syscalls issued (calls / distinct)', 'reached host kernel', 'runtime\'s own host syscalls'];
-  const envRows = safeRows(c.environments.map((e) => [
-    e.name,
+  const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
+  const wide = format === 'markdown' || options.wide === true;
+
+  const envFields = ['runtime', 'kernel release', 'exit', 'output', 'syscalls issued (calls / distinct)', 'reached host kernel', "runtime's own host syscalls", 'tracer overhead (host syscalls)'];
+  const envValues = c.environments.map((e) => safeRow(envCells(e)));
+  const names = syscallUnion(c.environments);
+  const measured = c.environments.some((e) => e.totals.hostKernelCalls !== null);
+  const sysRows = names.map((name) => [escapeControls(name), ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
+  const runtimeEnvs = c.environments.filter((e) => e.hostKernel !== null && runtimeOwn(e).length > 0);
+  const rtRows = safeRows(topRuntimeRows(runtimeEnvs, TOP_RUNTIME));
+  const findings = findingsOf(c).map(escapeControls);
+  const notices = noticesOf(c).map(escapeControls);
+  const roles = rolesOf(c).map(escapeControls);
+  const diffLines = differenceLines(c, diffs).map(escapeControls);
+  const command = c.command ? shellCommand(c.command) : null;
+  const legend = measured
+    ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
+    : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
+  const diffTitle = c.environments.length > 1
+    ? `Differences from ${escapeControls(c.environments[0]!.name)} (evidence: trace file:line; all of them in --format json):`
+    : 'Differences:';
+
+  if (format === 'markdown') {
+    const envHead = ['environment', ...envFields];
+    const envRows = c.environments.map((e, i) => [escapeControls(e.name), ...envValues[i]!]);
+    const sysHead = safeRow(['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))]);
+    const rtHead = safeRow(['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)]);
+    const list = (items: string[]) => items.map((f) => `- ${f}`).join('\n') + '\n';
+    return (
+      (command ? `## \`${command.replace(/`/g, '\\`')}\`\n\n` : '') +
+      markdownTable(envHead, envRows) +
+      (notices.length ? '\n' + list(notices) : '') +
+      '\n' +
+      markdownTable(sysHead, sysRows, sysHead.map((_, i) => (i === 0 ? 'l' : 'r'))) +
+      `\n${legend}\n` +
+      (rtRows.length ? `\nWhat each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:\n\n` + markdownTable(rtHead, rtRows) : '') +
+      (roles.length ? '\nWho made the host syscalls (perf, by role):\n\n' + list(roles) : '') +
+      (findings.length ? '\n' + list(findings) : '') +
+      (diffLines.length ? `\n### ${diffTitle}\n\n` + list(diffLines) : '')
+    );
+  }
+
+  const bold = (h: string) => chalk.bold(h);
+  const out: string[] = [];
+  if (command) out.push(...(wide ? [`$ ${command}`] : wrap(`$ ${command}`, width, '    ')).map((l) => chalk.bold(l)));
+  if (wide) {
+    const envTable = new Table({ head: ['environment', ...envFields].map(bold), style: { head: [], border: [] } });
+    envTable.push(...c.environments.map((e, i) => [escapeControls(e.name), ...envValues[i]!]));
+    out.push(envTable.toString());
+  } else {
+    // Stacked: one column per environment, one row per field, long cells wrapped.
+    const head = ['', ...c.environments.map((e) => escapeControls(e.name))];
+    const rows = envFields.map((f, i) => [f, ...envValues.map((v) => v[i]!)]);
+    out.push(fitTable(head, rows, width, { bold, chalk }));
+  }
+  out.push(...bullets(notices, width, wide, '! '));
+  const sysHead = safeRow(['syscall', ...c.environments.map((e) => (wide && e.totals.hostKernelCalls !== null ? `${e.name} (calls → host kernel)` : e.name))]);
+  out.push(wide ? plainTable(sysHead, sysRows, bold, true) : fitTable(sysHead, sysRows, width, { bold, chalk, right: true, compact: true }));
+  out.push(...(wide ? [legend] : wrap(legend, width)).map((l) => chalk.dim(l)));
+  if (rtRows.length) {
+    const rtHead = safeRow(['#', ...runtimeEnvs.map((e) => (wide ? `${e.name}: runtime → host kernel` : e.name))]);
+    out.push(...(wide ? [`What each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:`] : wrap(`What each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:`, width)));
+    out.push(wide ? plainTable(rtHead, rtRows, bold, false) : fitTable(rtHead, rtRows, width, { bold, chalk, compact: true }));
+  }
+  const heading = (t: string) => (wide ? [t] : wrap(t, width));
+  if (roles.length) out.push(...heading('Who made the host syscalls (perf, by role):'), ...bullets(roles, width, wide, '• '));
+  out.push(...bullets(findings, width, wide, '• '));
+  if (diffLines.length) out.push(...heading(diffTitle).map((l) => chalk.bold(l)), ...bullets(diffLines, width, wide, '• '));
+  return out.join('\n') + '\n';
+}
+
+const TOP_RUNTIME = 10;
+
+function safeRow(r: string[]): string[] {
+  return r.map(escapeControls);
+}
+
+function safeRows(rows: string[][]): string[][] {
+  return rows.map(safeRow);
+}
+
+function envCells(e: EnvironmentReport): string[] {
+  const tool = toolOverhead(e);
+  return [
     e.runtime ?? '?',
     e.kernelRelease === null ? 'not seen' : e.kernelRelease + (e.kernelReleaseSource === 'probe' ? ' (probe)' : ''),
     e.exitCode === null ? (e.ended ?? 'n/a') : String(e.exitCode) + (e.ended ? ` (${e.ended})` : ''),
     e.stdout === null ? 'n/a' : oneLine(e.stdout),
     `${e.totals.calls} / ${e.totals.distinct}`,
     e.totals.hostKernelCalls === null ? 'not measured' : String(e.totals.hostKernelCalls),
-    e.hostKernel === null ? 'not measured' : String(e.hostKernel.syscalls.reduce((n, s) => n + s.calls, 0)),
-  ]));
-
-  const names = syscallUnion(c.environments);
-  const measured = c.environments.some((e) => e.totals.hostKernelCalls !== null);
-  const sysHead = safeRows([['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))]])[0]!;
-  const sysRows = names.map((name) => [escapeControls(name), ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
-  const runtimeEnvs = c.environments.filter((e) => e.hostKernel !== null && e.hostKernel.syscalls.length > 0);
-  const rtHead = safeRows([['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)]])[0]!;
-  const rtRows = safeRows(topRuntimeRows(runtimeEnvs, TOP_RUNTIME));
-  const findings = findingsOf(c).map(escapeControls);
-  const command = c.command ? escapeControls(c.command.join(' ')) : null;
-  const legend = measured
-    ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
-    : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
-
-  if (format === 'markdown') {
-    const title = command ? `## \`${command}\`\n\n` : '';
-    return (
-      title +
-      markdownTable(envHead, envRows) +
-      '\n' +
-      markdownTable(sysHead, sysRows, sysHead.map((_, i) => (i === 0 ? 'l' : 'r'))) +
-      `\n${legend}\n` +
-      (rtRows.length ? `\nWhat each runtime (and the tracers) asked of the host kernel, top ${TOP_RUNTIME}:\n\n` + markdownTable(rtHead, rtRows) : '') +
-      (findings.length ? '\n' + findings.map((f) => `- ${f}`).join('\n') + '\n' : '')
-    );
-  }
-
-  const envTable = new Table({ head: envHead.map((h) => chalk.bold(h)), style: { head: [], border: [] }, wordWrap: true });
-  envTable.push(...envRows);
-  const sysTable = new Table({
-    head: sysHead.map((h) => chalk.bold(h)),
-    colAligns: sysHead.map((_, i) => (i === 0 ? 'left' : 'right')),
-    style: { head: [], border: [] },
-    chars: COMPACT,
-  });
-  sysTable.push(...sysRows);
-  let rtText = '';
-  if (rtRows.length) {
-    const rtTable = new Table({ head: rtHead.map((h) => chalk.bold(h)), style: { head: [], border: [] }, chars: COMPACT });
-    rtTable.push(...rtRows);
-    rtText = `${rtTable.toString()}\n`;
-  }
-  const title = command ? chalk.bold(`$ ${command}`) + '\n' : '';
-  return `${title}${envTable.toString()}\n${sysTable.toString()}\n${chalk.dim(legend)}\n${rtText}${findings.map((f) => `• ${f}`).join('\n')}${findings.length ? '\n' : ''}`;
+    e.hostKernel === null ? 'not measured' : String(runtimeOwn(e).reduce((n, s) => n + s.calls, 0)),
+    e.hostKernel === null ? 'not measured' : tool === null ? 'not told apart' : String(tool),
+  ];
 }
 
-const TOP_RUNTIME = 10;
+/** The runtime's own host syscalls: every non-workload call but the tool's (tracer, perf's wrapper). */
+function runtimeOwn(e: EnvironmentReport): { syscall: string; calls: number }[] {
+  const h = e.hostKernel;
+  if (!h) return [];
+  if (!h.roles) return h.syscalls;
+  const n = new Map<string, number>();
+  for (const r of h.roles) if (r.kind === 'runtime') for (const s of r.syscalls) n.set(s.syscall, (n.get(s.syscall) ?? 0) + s.calls);
+  return [...n].map(([syscall, calls]) => ({ syscall, calls }));
+}
 
-function safeRows(rows: string[][]): string[][] {
-  return rows.map((r) => r.map(escapeControls));
+function toolOverhead(e: EnvironmentReport): number | null {
+  const roles = e.hostKernel?.roles;
+  return roles ? roles.filter((r) => r.kind === 'tool').reduce((n, r) => n + r.calls, 0) : null;
 }
 
 /** Row i: each environment's i-th most frequent runtime syscall, as `name calls`. */
 function topRuntimeRows(envs: EnvironmentReport[], n: number): string[][] {
-  const tops = envs.map((e) => [...e.hostKernel!.syscalls].sort((a, b) => b.calls - a.calls || a.syscall.localeCompare(b.syscall)).slice(0, n));
+  const tops = envs.map((e) => runtimeOwn(e).sort((a, b) => b.calls - a.calls || a.syscall.localeCompare(b.syscall)).slice(0, n));
   const depth = Math.max(0, ...tops.map((t) => t.length));
   return Array.from({ length: depth }, (_, i) => [String(i + 1), ...tops.map((t) => (t[i] ? `${t[i]!.syscall} ${t[i]!.calls}` : ''))]);
 }
@@ -89,6 +151,38 @@ function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): 
   const text = `${r.calls} → ${r.hostKernelCalls}`;
   if (!chalk) return text;
   return r.hostKernelCalls === 0 ? chalk.green(text) : r.hostKernelCalls < r.calls ? chalk.yellow(text) : text;
+}
+
+/** Incomplete figures and each pod's confinement: said before the tables' numbers are read. */
+export function noticesOf(c: Comparison): string[] {
+  const out: string[] = [];
+  for (const e of c.environments) {
+    if (e.incomplete?.length) out.push(`${e.name} incomplete: ${e.incomplete.join('; ')}`);
+  }
+  for (const e of c.environments) {
+    if (e.confinement) out.push(`${e.name} confinement: ${confinementSummary(e.confinement)}`);
+  }
+  return out;
+}
+
+/** Per environment, the host syscalls by role: the runtime's own, then the tool's overhead. */
+export function rolesOf(c: Comparison): string[] {
+  const out: string[] = [];
+  for (const e of c.environments) {
+    const roles = e.hostKernel?.roles;
+    if (!roles || roles.length === 0) continue;
+    const part = (kind: 'runtime' | 'tool') => {
+      const rs = roles.filter((r) => r.kind === kind);
+      const total = rs.reduce((n, r) => n + r.calls, 0);
+      return { total, text: rs.map((r) => `${r.label} ${r.calls}${r.processes > 1 ? ` (${r.processes} tasks)` : ''}`).join(', ') };
+    };
+    const own = part('runtime');
+    const tool = part('tool');
+    out.push(
+      `${e.name}: runtime's own ${own.total}${own.text ? ` = ${own.text}` : ''}; tracer overhead ${tool.total}${tool.text ? ` = ${tool.text}` : ''}`,
+    );
+  }
+  return out;
 }
 
 /** Plain sentences, each stating only figures from this comparison. */
@@ -120,7 +214,8 @@ export function findingsOf(c: Comparison): string[] {
       const trapped = e.hostKernel.workloadSeen - e.hostKernel.workloadEntered;
       out.push(`${e.name}: perf saw ${trapped} of the workload's syscalls only as an exit with no entry: they were trapped before the host kernel ran them.`);
     }
-    if (e.hostKernel) {
+    if (e.hostKernel && !e.hostKernel.roles) {
+      // Reports made before roles were told apart: the processes by name.
       const n = e.hostKernel.syscalls.reduce((s, r) => s + r.calls, 0);
       const runtime = e.hostKernel.processes.filter((p) => p.role === 'runtime');
       if (n > 0) out.push(`${e.name}: the runtime and tracers themselves made ${n} host syscalls in ${runtime.length} processes (${commCounts(runtime)}).`);
@@ -129,14 +224,65 @@ export function findingsOf(c: Comparison): string[] {
   return out;
 }
 
-function commCounts(processes: { comm: string }[]): string {
+function commCounts(processes: { comm: string; label?: string }[]): string {
   const n = new Map<string, number>();
   // perf prints `:PID` for a task it saw no name for.
   for (const p of processes) {
-    const comm = p.comm === '' || p.comm.startsWith(':') ? 'unnamed' : p.comm;
+    const comm = p.label ?? (p.comm === '' || p.comm.startsWith(':') ? 'unnamed' : p.comm);
     n.set(comm, (n.get(comm) ?? 0) + 1);
   }
   return [...n].map(([comm, k]) => (k > 1 ? `${comm} ×${k}` : comm)).join(', ');
+}
+
+/** Each difference as one sentence with its evidence; long runs of one kind shortened to "and N more". */
+function differenceLines(c: Comparison, diffs: Difference[]): string[] {
+  const out: string[] = [];
+  const shown = new Map<string, number>();
+  const hidden = new Map<string, number>();
+  for (const d of diffs) {
+    // Paths come in runs (a loader's probes, a locale's files): a few of each kind per pair of environments.
+    // Keyed by direction: the paths only the host named, then only the pod, each get their share.
+    const who = d.kind === 'path-only-in' || d.kind === 'only-in' ? Object.entries(d.environments).sort((a, b) => (b[1].calls ?? 0) - (a[1].calls ?? 0)).map(([k]) => k) : Object.keys(d.environments);
+    const key = `${d.kind} ${who.join(' ')}`;
+    const n = shown.get(key) ?? 0;
+    if (d.kind !== 'failed' && d.kind !== 'exit' && d.kind !== 'stdout' && n >= SHOWN_PER_KIND) {
+      hidden.set(key, (hidden.get(key) ?? 0) + 1);
+      continue;
+    }
+    shown.set(key, n + 1);
+    out.push(d.text + evidenceText(d));
+  }
+  for (const [key, n] of hidden) {
+    const [kind, ...envs] = key.split(' ');
+    const pair = kind === 'path-only-in' || kind === 'only-in' ? `${envs[0]}, not ${envs.slice(1).join(', ')}` : envs.join(' vs ');
+    out.push(`… and ${n} more ${KIND_WORDS[kind as Difference['kind']]} (${pair}; all in --format json)`);
+  }
+  if (c.environments.length > 1 && c.environments.some((e) => !e.detail) && c.environments.some((e) => e.syscalls.length > 0)) {
+    out.push('errno names and paths were not kept for every environment: those are compared by error counts alone.');
+  }
+  return out;
+}
+
+const KIND_WORDS: Record<Difference['kind'], string> = {
+  failed: 'failures',
+  exit: 'exit differences',
+  stdout: 'output differences',
+  errors: 'syscalls with different results',
+  'only-in': 'syscalls only one issued',
+  'path-only-in': 'paths only one named',
+  'path-result': 'paths with different results',
+};
+
+/** ` [gvisor boot.txt:96, host strace.log:33]`: the file's base name, as --keep-temp lists the files. */
+function evidenceText(d: Difference): string {
+  if (d.evidence.length === 0) return '';
+  const shown = d.evidence.slice(0, 3).map((v) => `${v.environment} ${baseName(v.file)}:${v.line}`);
+  return ` [${shown.join(', ')}${d.evidence.length > 3 ? `, +${d.evidence.length - 3}` : ''}]`;
+}
+
+function baseName(file: string): string {
+  const i = file.lastIndexOf('/');
+  return i === -1 ? file : file.slice(i + 1);
 }
 
 function listOf(items: string[], max = 8): string {
@@ -146,4 +292,53 @@ function listOf(items: string[], max = 8): string {
 function oneLine(s: string): string {
   const t = s.replace(/\n$/, '').replace(/\n/g, '⏎');
   return t.length > 40 ? t.slice(0, 39) + '…' : t;
+}
+
+function bullets(items: string[], width: number, wide: boolean, mark: string): string[] {
+  if (wide) return items.map((f) => mark + f);
+  return items.flatMap((f) => wrap(mark + f, width, ' '.repeat(displayWidth(mark))));
+}
+
+function plainTable(head: string[], rows: string[][], bold: (s: string) => string, right: boolean): string {
+  const t = new Table({
+    head: head.map(bold),
+    colAligns: head.map((_, i) => (right && i > 0 ? 'right' : 'left')),
+    style: { head: [], border: [] },
+    chars: COMPACT,
+  });
+  t.push(...rows);
+  return t.toString();
+}
+
+/**
+ * A table no wider than `width`: columns keep their natural width while the whole fits, else the
+ * widest are narrowed and their cells wrapped (at spaces when possible) onto more lines.
+ */
+function fitTable(
+  head: string[], rows: string[][], width: number,
+  o: { bold: (s: string) => string; chalk: ChalkInstance; right?: boolean; compact?: boolean },
+): string {
+  const ncol = head.length;
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+  const natural = head.map((_, i) => Math.max(...[head, ...rows].map((r) => Math.max(...plain(r[i] ?? '').split('\n').map(displayWidth)))));
+  // Border characters (ncol + 1) and one space of padding each side of each cell.
+  const room = width - (ncol + 1) - 2 * ncol;
+  const widths = [...natural];
+  while (widths.reduce((a, b) => a + b, 0) > room) {
+    const widest = widths.indexOf(Math.max(...widths));
+    if (widths[widest]! <= 6) break;
+    widths[widest]!--;
+  }
+  const fit = (text: string, i: number) => {
+    if (plain(text).split('\n').every((l) => displayWidth(l) <= widths[i]!)) return text;
+    return plain(text).split('\n').flatMap((l) => wrap(l, widths[i]!)).join('\n');
+  };
+  const t = new Table({
+    head: head.map((h, i) => o.bold(fit(h, i))),
+    colAligns: head.map((_, i) => (o.right && i > 0 ? 'right' : 'left')),
+    style: { head: [], border: [] },
+    ...(o.compact ? { chars: COMPACT } : {}),
+  });
+  t.push(...rows.map((r) => r.map((x, i) => fit(x, i))));
+  return t.toString();
 }
