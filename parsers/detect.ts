@@ -11,7 +11,7 @@ const RUNSC = /^[DIWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [^\s\]]+:\d+\] /;
 // perf trace: `     3.099 ( 0.018 ms): ` / `         ? (         ): ` / `LOST 3 events!`.
 const PERF = /^\s*(?:\d+\.\d+|\?) \((?:\s*\d+\.\d+ ms|\s*)\): |^LOST \d+ events!$/;
 // strace -c table: its header and its dashed rule.
-const STRACE_C = /^% time\s+seconds\s+usecs\/call\s+calls\s+errors\s+syscall\s*$|^-{6} -{11} -{11} -{9} -{9} -{10,}/;
+const STRACE_C = /^% time\s+(?:seconds|wall secs)\s+usecs\/call\s+calls\s+errors\s+syscall\s*$|^-{6} -{11} -{11} -{9} -{9} -{10,}/;
 // strace: optional `[pid N] ` or `N ` prefix (with -Y's `<comm>`), optional timestamp, -n's
 // `[ 59] `, -i's `[00007f..] `, then a call, a resume, a signal, an exit, or strace's own message.
 const STRACE =

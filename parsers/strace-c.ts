@@ -43,6 +43,8 @@ export interface StraceSummary extends Summary {
 const HEADERS: Record<string, StraceColumn> = {
   '% time': 'percentTime',
   seconds: 'seconds',
+  // trace-compare's own summary table: seconds summed from -T durations, wall-clock time.
+  'wall secs': 'seconds',
   'usecs/call': 'usecsPerCall',
   calls: 'calls',
   errors: 'errors',
@@ -55,10 +57,10 @@ const RULE = /^-+(?: -+)*$/;
 
 /** The columns a header line names, or null when it is not a summary header. */
 export function headerColumns(line: string): StraceColumn[] | null {
-  const words = line.trim().replace(/% time/g, '%time').split(/\s+/);
+  const words = line.trim().replace(/% time/g, '%time').replace(/wall secs/g, 'wall-secs').split(/\s+/);
   const cols: StraceColumn[] = [];
   for (const w of words) {
-    const c = HEADERS[w === '%time' ? '% time' : w];
+    const c = HEADERS[w === '%time' ? '% time' : w === 'wall-secs' ? 'wall secs' : w];
     if (c === undefined || cols.includes(c)) return null;
     cols.push(c);
   }

@@ -74,6 +74,7 @@ export function renderStraceEvent(e: TraceEvent): string {
       return prefix(e.pid, e.comm, e.timestamp) + e.text;
     case 'output':
       return e.text;
+    case 'command':
     case 'unparsed':
       return e.text;
   }

@@ -89,6 +89,23 @@ export interface MessageEvent extends EventBase {
   text: string;
 }
 
+/**
+ * The command line that made the trace, pasted with it from a terminal: a shell prompt running strace
+ * (`user@host:~$ strace -f ls`, `$ strace cat f`, `[u@h ~]$ sudo strace ./a.out`, `# strace ...`), or a
+ * bare `strace ARGS` line. Only the strace parser makes them.
+ */
+export interface CommandEvent extends EventBase {
+  kind: 'command';
+  /** The line as pasted, prompt included. */
+  text: string;
+  /** The prompt before the command (`user@host:~$`), `''` when there is none. */
+  prompt: string;
+  /** The tracer's command line, split as a shell would (quotes removed): `['strace', '-f', 'ls']`; sudo left out. */
+  argv: string[];
+  /** The traced command: argv after strace's own options. Empty when strace attached to a process (-p). */
+  command: string[];
+}
+
 /** A line no parser understood: kept whole, never dropped. */
 export interface UnparsedEvent extends EventBase {
   kind: 'unparsed';
@@ -107,6 +124,7 @@ export type TraceEvent =
   | ExitEvent
   | OutputEvent
   | MessageEvent
+  | CommandEvent
   | UnparsedEvent;
 
 /** A call counts (as in `strace -c`) when it completed: any value but a bare `?`. */

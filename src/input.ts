@@ -43,7 +43,7 @@ export function checkStdinOnce(paths: string[]): void {
  */
 export async function openInput(path: string, forced?: InputFormat): Promise<OpenedInput> {
   // Read through process.stdin: opening /dev/stdin fails when stdin is a socket (ENXIO).
-  if (STDIN_PATHS.has(path)) return openStream(path === '-' ? '<stdin>' : path, process.stdin, forced);
+  if (STDIN_PATHS.has(path)) return openStream(path === '-' || path === '/dev/stdin' ? '<stdin>' : path, process.stdin, forced);
   const st = await stat(path).catch(refused);
   // A runsc --debug-log=DIR/ directory: its boot logs hold the Sentry's strace.
   if (st.isDirectory()) return { file: path, format: 'runsc', events: guarded(parseRunscLogFiles(await runscBootLogs(path))) };
@@ -63,26 +63,32 @@ function detect(head: Buffer): InputFormat {
   return toInputFormat(detectFormat(head.toString('utf8').split('\n').slice(0, PEEK_LINES)));
 }
 
-/** Opens several paths; strace `-ff -o prefix` sets (`prefix.1234`, ...) are read together as one trace. */
+/**
+ * Opens several paths; strace `-ff -o prefix` sets are read together as one trace: the member files given
+ * together (`prefix.1234 prefix.1240`), or the prefix alone (`prefix`, which names no file), anywhere in
+ * the list. `diff` opens each label's paths with this, so `diff a=PREFIX` reads the set as `summary PREFIX` does.
+ */
 export async function openInputs(paths: string[], forced?: InputFormat): Promise<OpenedInput[]> {
   if (paths.length === 0) paths = ['-'];
   checkStdinOnce(paths);
   if (paths.some((p) => STDIN_PATHS.has(p)) && process.stdin.isTTY) {
     throw new UserError('no trace to read: standard input is a terminal', ExitCode.Usage, 'give a file, or pipe a trace in: strace -f CMD 2>&1 | trace-compare summary -');
   }
-  // `strace -ff -o prefix` names no file `prefix`: the prefix stands for its `prefix.PID` files.
-  if (paths.length === 1 && paths[0] !== '-' && !existsSync(paths[0]!)) {
-    const set = await findStraceFfFiles(paths[0]!).catch(() => []);
-    if (set.length > 0) paths = set;
-  }
-  if (paths.length > 1 && !paths.includes('-') && isStraceFfSet(paths)) {
-    // Checked one at a time up front, so an unreadable member is reported before any output.
-    for (const p of paths) await checkReadable(p);
-    return [{ file: commonPrefix(paths), format: 'strace', events: guarded(parseStraceFiles(paths)) }];
-  }
+  if (paths.length > 1 && !paths.some((p) => STDIN_PATHS.has(p)) && isStraceFfSet(paths)) return [await openFfSet(paths)];
   const out: OpenedInput[] = [];
-  for (const p of paths) out.push(await openInput(p, forced));
+  for (const p of paths) {
+    // `strace -ff -o prefix` names no file `prefix`: the prefix stands for its `prefix.PID` files.
+    const set = STDIN_PATHS.has(p) || existsSync(p) ? [] : await findStraceFfFiles(p).catch(() => []);
+    out.push(set.length > 0 ? await openFfSet(set, p) : await openInput(p, forced));
+  }
   return out;
+}
+
+/** One `-ff` set as one strace input, each file's pid from its suffix; named by its prefix. */
+async function openFfSet(paths: string[], prefix?: string): Promise<OpenedInput> {
+  // Checked one at a time up front, so an unreadable member is reported before any output.
+  for (const p of paths) await checkReadable(p);
+  return { file: prefix ?? commonPrefix(paths), format: 'strace', events: guarded(parseStraceFiles(paths)) };
 }
 
 type Parser = (input: AsyncIterable<Buffer>, opts: { file: string }) => AsyncIterable<TraceEvent>;
@@ -167,8 +173,7 @@ async function* replay(head: Buffer[], rest: AsyncIterator<Buffer | string>): As
   }
 }
 
+/** The `-o` prefix of an `-ff` set: every member is `prefix.PID`. */
 function commonPrefix(paths: string[]): string {
-  let p = paths[0] ?? '';
-  for (const q of paths) while (!q.startsWith(p)) p = p.slice(0, -1);
-  return p.replace(/\.$/, '') || paths.join(',');
+  return (paths[0] ?? '').replace(/\.\d+$/, '') || paths.join(',');
 }

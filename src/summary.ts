@@ -7,15 +7,23 @@
 // - strace's out-of-range form `syscall_0x1f4(...)` is not counted (strace -c skips numbers it has no entry for);
 // - `-f` traces count every pid together, like strace.
 // Time: strace -c measures system CPU time (or latency with -w), which a trace does not hold; we sum the -T
-// durations, i.e. the -w numbers. Rows with no -T durations have no time columns.
+// durations: wall-clock time inside each call, i.e. the -w numbers (`time: 'wall'`). Rows with no -T durations
+// have no time columns.
+// An input that holds no calls but strace's own -c table (a `strace -c` run saved or piped) is read as the
+// summary it is: its rows as strace printed them (`from: 'strace-c-table'`, `time: 'strace-c'`).
 
-import { isCompleted, isError, type SyscallEvent, type TraceEvent } from './events.js';
+import { isCompleted, isError, type MessageEvent, type SyscallEvent, type TraceEvent } from './events.js';
+import { headerColumns, isRule, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
 
 export interface SummaryRow {
   syscall: string;
   calls: number;
   errors: number;
-  /** Sum of -T durations, when the trace has them. */
+  /**
+   * Seconds spent in the calls. From a trace: the sum of its -T durations (wall-clock time, what
+   * `strace -c -w` shows; plain `strace -c` shows system CPU time, which is smaller). From a -c table: as
+   * strace printed it. Absent when the trace has no -T durations.
+   */
   seconds?: number;
   /** Whole microseconds per call, truncated as strace prints them. */
   usecsPerCall?: number;
@@ -27,6 +35,14 @@ export interface SummaryRow {
 export interface Summary {
   syscalls: SummaryRow[];
   total: SummaryRow;
+  /**
+   * What the time columns (`seconds`, `usecsPerCall`, `percentTime`) measure, when present: `wall` — summed
+   * from the trace's -T durations (wall-clock time, as `strace -c -w`); `strace-c` — copied from strace's own
+   * -c table (system CPU time, or wall time when strace ran with -w).
+   */
+  time?: 'wall' | 'strace-c';
+  /** Present when the input held no calls but strace's own -c table, and the rows are that table's. */
+  from?: 'strace-c-table';
 }
 
 /**
@@ -99,7 +115,7 @@ export function countsInSummary(e: SyscallEvent): boolean {
   return isCompleted(e) && !(e.source === 'strace' && OUT_OF_TABLE.test(e.name));
 }
 
-interface Acc {
+export interface Acc {
   calls: number;
   errors: number;
   /** Integer nanoseconds, so long sums do not drift. */
@@ -110,11 +126,17 @@ interface Acc {
 export class SummaryBuilder {
   private readonly rows = new Map<string, Acc>();
   private timed = false;
+  /** strace's own -c tables met in the input (used only when it holds no calls). */
+  private readonly tables = new TableReader();
 
   constructor(private readonly options: SummaryOptions = {}) {}
 
   add(e: TraceEvent): void {
-    if (e.kind !== 'syscall' || !countsInSummary(e)) return;
+    if (e.kind !== 'syscall') {
+      if (e.kind === 'message') this.tables.add(e);
+      return;
+    }
+    if (!countsInSummary(e)) return;
     let acc = this.rows.get(e.name);
     if (!acc) {
       acc = { calls: 0, errors: 0, ns: 0 };
@@ -128,7 +150,21 @@ export class SummaryBuilder {
     }
   }
 
+  /** The accumulator of one syscall (adding up -c tables); `timed`: their seconds count as time. */
+  accumulate(name: string, timed = false): Acc {
+    if (timed) this.timed = true;
+    let acc = this.rows.get(name);
+    if (!acc) this.rows.set(name, (acc = { calls: 0, errors: 0, ns: 0 }));
+    return acc;
+  }
+
+  /** Whether any call was counted, or a -c table was read. */
+  get found(): boolean {
+    return this.rows.size > 0 || this.tables.tables.length > 0;
+  }
+
   result(): Summary {
+    if (this.rows.size === 0 && this.tables.tables.length > 0) return fromTables(this.tables.tables, this.options);
     let calls = 0;
     let errors = 0;
     let ns = 0;
@@ -151,8 +187,75 @@ export class SummaryBuilder {
     entries.sort((x, y) => primary(sortBy, x, y) || byNumber(x[0], y[0]));
     const total = row('total', { calls, errors, ns });
     if (total.percentTime !== undefined) total.percentTime = 100;
-    return { syscalls: entries.map(([name, a]) => row(name, a)), total };
+    const out: Summary = { syscalls: entries.map(([name, a]) => row(name, a)), total };
+    if (this.timed) out.time = 'wall';
+    return out;
   }
+}
+
+/**
+ * Collects strace's -c tables from the `message` events the strace parser makes of them (heading, header,
+ * rule, rows, rule, total), one line a message. Holds one table's lines at a time (one per syscall).
+ */
+class TableReader {
+  readonly tables: StraceSummary[] = [];
+  private lines: string[] = [];
+  private cols = 0;
+  private rules = 0;
+
+  add(e: MessageEvent): void {
+    const text = e.text;
+    if (this.lines.length === 0) {
+      const cols = headerColumns(text);
+      if (cols !== null) { this.lines = [text]; this.cols = cols.length; this.rules = 0; }
+      return;
+    }
+    this.lines.push(text);
+    if (isRule(text, this.cols)) { this.rules++; return; }
+    if (this.rules < 2) return;
+    // The total row, after the closing rule.
+    try {
+      this.tables.push(parseStraceSummaryTable(this.lines.join('\n'), e.file, e.line - this.lines.length + 1));
+    } catch {
+      // Not a table after all: its lines stay messages.
+    }
+    this.lines = [];
+  }
+}
+
+/** The summary a -c table (or one per personality, added up) gives, in strace's numbers. */
+function fromTables(tables: StraceSummary[], options: SummaryOptions): Summary {
+  const strip = (r: SummaryRow): SummaryRow => {
+    const o: SummaryRow = { syscall: r.syscall, calls: r.calls, errors: r.errors };
+    if (r.seconds !== undefined) o.seconds = r.seconds;
+    if (r.usecsPerCall !== undefined) o.usecsPerCall = r.usecsPerCall;
+    if (r.percentTime !== undefined) o.percentTime = r.percentTime;
+    return o;
+  };
+  const timed = tables.every((t) => t.columns.includes('seconds'));
+  let summary: Summary;
+  if (tables.length === 1 && options.sortBy === undefined) {
+    // One table: its rows, numbers and order exactly as strace printed them.
+    summary = { syscalls: tables[0]!.syscalls.map(strip), total: strip(tables[0]!.total) };
+  } else {
+    const b = new SummaryBuilder(options);
+    for (const t of tables) {
+      for (const r of t.syscalls) {
+        const acc = b.accumulate(r.syscall, timed);
+        acc.calls += r.calls;
+        acc.errors += r.errors;
+        if (timed && r.seconds !== undefined) acc.ns += Math.round(r.seconds * 1e9);
+      }
+    }
+    summary = b.result();
+    if (!timed) {
+      for (const r of [...summary.syscalls, summary.total]) { delete r.seconds; delete r.usecsPerCall; delete r.percentTime; }
+    }
+  }
+  if (timed) summary.time = 'strace-c';
+  else delete summary.time;
+  summary.from = 'strace-c-table';
+  return summary;
 }
 
 function primary(sortBy: SortBy, [xn, x]: [string, Acc], [yn, y]: [string, Acc]): number {

@@ -4,8 +4,9 @@
 
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Diagnostics } from '../diagnostics.js';
-import { checkStdinOnce, openInput, type OpenedInput } from '../input.js';
+import { Diagnostics, newTally, tally } from '../diagnostics.js';
+import { ReleaseFromOutput } from '../release.js';
+import { checkStdinOnce, openInputs, type OpenedInput } from '../input.js';
 import { UserError, ExitCode } from '../errors.js';
 import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport, type HostKernelSummary, type RuntimeName } from '../compare.js';
 import { attributeHostKernel } from '../attribution.js';
@@ -34,8 +35,8 @@ export async function buildDiff(args: string[], diag: Diagnostics): Promise<Comp
   for (const { label, path } of logs) groups.set(label, [...(groups.get(label) ?? []), path]);
   const environments: EnvironmentReport[] = [];
   for (const [label, paths] of groups) {
-    const inputs: OpenedInput[] = [];
-    for (const p of paths) inputs.push(await openInput(p));
+    // A label's logs: each a file, a runsc debug-log directory, or an strace -ff set (its prefix, or its files).
+    const inputs: OpenedInput[] = await openInputs(paths);
     environments.push(await environmentOf(label, inputs, diag));
   }
   return { command: null, environments };
@@ -56,11 +57,17 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
   let entered: Map<string, number> | null = null;
   let hostKernel: HostKernelSummary | null = null;
 
+  // `uname -r` traced without -v: the release is not in uname's struct, but its output is in the trace.
+  const printed = new ReleaseFromOutput();
   if (workload[0]) {
+    const t = newTally();
     for await (const e of diag.watch(workload[0].events)) {
       counter.add(e);
+      printed.add(e);
+      tally(t, e);
       if (command.length === 0 && e.kind === 'syscall' && e.name === 'execve') command = execPath(e.args);
     }
+    if (t.syscalls === 0) diag.noSyscallIn(workload[0].file, t, workload[0].format);
   }
   if (perf[0] && workload[0]) {
     // Both views of one run: attribute perf's processes as the live run does.
@@ -75,12 +82,17 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
     }
   }
   const syscalls = counter.result(entered);
+  const fromOutput = counter.kernelRelease === null ? printed.release : null;
+  const kernelRelease = counter.kernelRelease ?? fromOutput;
+  // 'output' (read from what `uname` printed) is the value src/compare.ts's type is to allow; until it does,
+  // the cast keeps this compiling (the union overlaps, so the assertion is allowed).
+  const source: 'workload' | 'output' | null = counter.kernelRelease !== null ? 'workload' : fromOutput !== null ? 'output' : null;
   return {
     name: label,
     runtime,
     sources: inputs.map((i) => i.file),
-    kernelRelease: counter.kernelRelease,
-    kernelReleaseSource: counter.kernelRelease === null ? null : 'workload',
+    kernelRelease,
+    kernelReleaseSource: source as EnvironmentReport['kernelReleaseSource'],
     exitCode: counter.exitCode,
     ...(counter.killedBy !== null ? { ended: `killed by ${counter.killedBy}` } : {}),
     stdout: null,

@@ -1,10 +1,11 @@
 // `trace-compare parse`: events out, one JSON object a line (jsonl), a JSON array, or a readable table.
 
 import type { TraceEvent } from '../events.js';
-import { Diagnostics } from '../diagnostics.js';
+import { Diagnostics, newTally, tally } from '../diagnostics.js';
 import { openInputs, type InputFormat } from '../input.js';
 import { outputClosed, writeOut } from '../output.js';
 import { parseArgs, type ArgNode } from '../../parsers/strace-args.js';
+import { headerColumns } from '../../parsers/strace-c.js';
 import { escapeControls, terminalSafeJson } from '../report/escape.js';
 
 export type ParseFormat = 'jsonl' | 'json' | 'table';
@@ -19,9 +20,11 @@ export async function runParse(files: string[], format: ParseFormat, diag: Diagn
   let first = true;
   if (format === 'json') await writeOut('[');
   for (const input of inputs) {
+    const t = newTally();
     for await (const raw of diag.watch(input.events)) {
       // The reader went away (`| head`): nothing more can be shown, so stop reading instead of parsing to the end.
       if (outputClosed()) return;
+      tally(t, raw);
       const e = args ? withArgTree(raw) : raw;
       // The trace's own text (program output, file names) must not reach the terminal as control sequences.
       if (format === 'jsonl') await writeOut(terminalSafeJson(JSON.stringify(e)) + '\n');
@@ -29,8 +32,15 @@ export async function runParse(files: string[], format: ParseFormat, diag: Diagn
       else await writeOut(escapeControls(tableLine(e)) + '\n');
       first = false;
     }
+    // Nothing but program output or nothing at all: say so, and why (a trace sent to the terminal).
+    if (t.syscalls === 0 && !tableOnly(t)) diag.noSyscallIn(input.file, t, input.format);
   }
   if (format === 'json') await writeOut(first ? ']\n' : '\n]\n');
+}
+
+/** An input holding strace's own -c table and nothing else: its rows are messages, and that is no mistake. */
+function tableOnly(t: { events: number; messages: number; firstMessage?: string }): boolean {
+  return t.events > 0 && t.messages === t.events && t.firstMessage !== undefined && (headerColumns(t.firstMessage) !== null || /^System call usage summary for /.test(t.firstMessage));
 }
 
 /** One fixed-width line per event: streaming, so a 150 MB trace never sits in memory as a table. */
@@ -51,6 +61,8 @@ function tableLine(e: TraceEvent): string {
       return `${where} ${pid} output   ${JSON.stringify(e.text)}`;
     case 'message':
       return `${where} ${pid} message  ${e.text}`;
+    case 'command':
+      return `${where} ${pid} command  ${e.text}`;
     case 'unparsed':
       return `${where} ${pid} unparsed ${JSON.stringify(clip(e.text, 80))}`;
   }

@@ -1,6 +1,6 @@
 // `trace-compare summary`: the strace -c table, computed from a saved or piped trace.
 
-import { Diagnostics } from '../diagnostics.js';
+import { Diagnostics, newTally, tally } from '../diagnostics.js';
 import { openInputs } from '../input.js';
 import { SummaryBuilder } from '../summary.js';
 import { renderSummary } from '../report/summary-report.js';
@@ -10,11 +10,17 @@ import { writeOut } from '../output.js';
 export async function runSummary(files: string[], format: ReportFormat, diag: Diagnostics): Promise<void> {
   const builder = new SummaryBuilder();
   for (const input of await openInputs(files)) {
+    const t = newTally();
+    const each = new SummaryBuilder();
     // Reported inline rather than through diag.watch(): one generator step less per event on the hot path.
     for await (const e of input.events) {
       if (e.kind === 'unparsed') diag.report(e);
+      tally(t, e);
       builder.add(e);
+      if (e.kind === 'message') each.add(e);
     }
+    // An input with no call and no -c table: say so, and why (a trace sent to the terminal, not the pipe).
+    if (t.syscalls === 0 && !each.found) diag.noSyscallIn(input.file, t, input.format);
   }
   await writeOut(renderSummary(builder.result(), format));
 }

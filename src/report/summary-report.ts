@@ -4,11 +4,20 @@ import type { Summary, SummaryRow } from '../summary.js';
 import { markdownTable, makeChalk, type ReportFormat } from '../format.js';
 import { escapeControls, terminalSafeJson } from './escape.js';
 
+/**
+ * The seconds column's header. Summed from -T durations it is wall-clock time (as `strace -c -w`), not the
+ * system CPU time plain `strace -c` shows: the header says so. A -c table read back keeps strace's word.
+ */
+function secondsHeader(summary: Summary, format: 'table' | 'markdown'): string {
+  if (summary.time !== 'wall') return 'seconds';
+  return format === 'table' ? 'wall secs' : 'wall seconds (-T)';
+}
+
 export function renderSummary(summary: Summary, format: ReportFormat): string {
   if (format === 'json') return terminalSafeJson(JSON.stringify(summary, null, 2)) + '\n';
-  const timed = summary.syscalls.some((r) => r.seconds !== undefined);
+  const timed = summary.syscalls.some((r) => r.seconds !== undefined) || summary.total.seconds !== undefined;
   if (format === 'markdown') {
-    const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
+    const head = [...(timed ? ['% time', secondsHeader(summary, 'markdown'), 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
     const rows = [...summary.syscalls, { ...summary.total, syscall: 'total' }].map((r) => cells(r, timed));
     rows[rows.length - 1] = rows[rows.length - 1]!.map((c) => (c === '' ? c : `**${c}**`));
     return markdownTable(head, rows, head.map((h) => (h === 'syscall' ? 'l' : 'r')));
@@ -29,13 +38,14 @@ function cells(r: SummaryRow, timed: boolean): string[] {
 }
 
 /**
- * strace's own layout (strace -c), so the table reads as people know it and strace-c.ts parses it back.
- * Without -T durations there is no time to show: only calls, errors and syscall.
+ * strace's own layout (strace -c), so the table reads as people know it and strace-c.ts parses it back
+ * (it knows the `wall secs` header too). Without -T durations there is no time to show: only calls, errors
+ * and syscall.
  */
 function straceTable(summary: Summary, timed: boolean): string {
   const chalk = makeChalk();
   const widths = [...(timed ? [6, 11, 11] : []), 9, 9];
-  const head = [...(timed ? ['% time', 'seconds', 'usecs/call'] : []), 'calls', 'errors'];
+  const head = [...(timed ? ['% time', secondsHeader(summary, 'table'), 'usecs/call'] : []), 'calls', 'errors'];
   const nameWidth = Math.max(16, ...summary.syscalls.map((r) => escapeControls(r.syscall).length));
   const line = (c: string[], name: string) => c.map((x, i) => x.padStart(widths[i]!)).join(' ') + ' ' + name;
   const rule = widths.map((w) => '-'.repeat(w)).join(' ') + ' ' + '-'.repeat(nameWidth);
