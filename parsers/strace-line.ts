@@ -4,6 +4,7 @@
 // message broke apart. Char-code scanning only: no backtracking regexes on the hot path.
 
 import { headerColumns } from './strace-c.js';
+import { pastedCommand } from './strace-command.js';
 import type { SyscallResult } from '../src/events.js';
 
 /** What precedes the body of a strace line: `pid<comm> timestamp [nr] [ip] `. */
@@ -27,6 +28,8 @@ export type Item =
   | { t: 'message'; p: Prefix; text: string; at: number }
   | { t: 'output'; pid: number | null; text: string; at: number }
   | { t: 'stack'; frame: string; at: number }
+  /** A shell prompt running strace, pasted with its trace: `user@host:~$ strace ls`. */
+  | { t: 'command'; text: string; prompt: string; argv: string[]; command: string[]; at: number }
   | { t: 'unparsed'; text: string; reason: string; at: number }
   /** The call starting at `at` needs the next line(s): a program's output or a message broke it. */
   | { t: 'incomplete'; at: number; mode: 'output' | 'interrupted' };
@@ -390,6 +393,12 @@ function scanCall(s: string, name: string, start: number, final: boolean): CallS
       if (depth === 0) {
         if (c !== RPAREN) return { kind: 'bad', args: '', end: j };
         args += s.slice(pieceStart, j);
+        // The old form `getpid() <unfinished ...>`: every argument printed, the call not yet returned.
+        if (s.charCodeAt(j + 1) === SP && s.charCodeAt(j + 2) === LT && s.startsWith(UNFINISHED, j + 1)) {
+          const u: CallScan = { kind: 'unfinished', args, end: j + 1 + UNFINISHED.length };
+          if (messages) u.messages = messages;
+          return u;
+        }
         const r: CallScan = { kind: 'closed', args, end: j + 1 };
         if (output) r.output = output;
         if (messages) r.messages = messages;
@@ -782,17 +791,35 @@ export function parseText(s: string, out: Item[], final: boolean, defaultPid: nu
       const mark = out.length;
       const e2 = parseEvent(s, k, out, final, defaultPid);
       if (e2 > k) {
-        out.splice(mark, 0, { t: 'unparsed', text: s.slice(i, k).trimEnd(), reason: EXPECTED, at: i });
+        const found = out.splice(mark);
+        unknownText(s, i, k, out);
+        for (const f of found) out.push(f);
         next = e2;
         break;
       }
     }
     if (next < 0) {
-      out.push({ t: 'unparsed', text: s.slice(i).trimEnd(), reason: EXPECTED, at: i });
+      unknownText(s, i, n, out);
       return;
     }
     i = next;
   }
+}
+
+/**
+ * Text between events that no rule understood: unparsed, except a shell prompt running strace at its end
+ * (`user@host:~$ strace ls`), which is the command that made the trace; text before that prompt stays unparsed.
+ */
+function unknownText(s: string, from: number, to: number, out: Item[]): void {
+  const text = s.slice(from, to).trimEnd();
+  const cmd = pastedCommand(text);
+  if (cmd === null) {
+    out.push({ t: 'unparsed', text, reason: EXPECTED, at: from });
+    return;
+  }
+  const before = text.slice(0, cmd.at).trimEnd();
+  if (before !== '') out.push({ t: 'unparsed', text: before, reason: EXPECTED, at: from });
+  out.push({ t: 'command', text: text.slice(cmd.at), prompt: cmd.prompt, argv: cmd.argv, command: cmd.command, at: from + cmd.at });
 }
 
 const TABLE_START = /^(?:% time|seconds|usecs\/call|calls|errors|syscall|shortest|longest|max|min|avg)\b/;

@@ -281,6 +281,9 @@ export class StraceParser {
       case 'output':
         this.emit(out, { kind: 'output', file, line, pid: item.pid, text: item.text });
         return;
+      case 'command':
+        this.emit(out, { kind: 'command', file, line, pid: this.defaultPid, text: item.text, prompt: item.prompt, argv: item.argv, command: item.command });
+        return;
       case 'stack': {
         const target = this.stackTarget;
         if (target === null) {
