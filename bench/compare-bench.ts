@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { workloadEnvironment } from '../src/runners/environment.js';
 import { createBundle } from '../src/runners/bundle.js';
 import { which } from '../src/runners/resolve.js';
 
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'tc-bench-'));
   try {
-    const bundle = await createBundle({ kind: 'runsc', dir, command: ['uname', '-r'] });
+    const bundle = await createBundle({ kind: 'runsc', dir, command: ['uname', '-r'], env: workloadEnvironment(process.env) });
     const bare: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const id = `tc-bench-${randomBytes(4).toString('hex')}`;

@@ -24,7 +24,7 @@ describe.skipIf(missing.length > 0)('a workload cannot reach host files through 
   });
   const run = (pods: string[], script: string) => execa('node', [bin, '--no-host', ...pods.flatMap((p) => ['--pod', p]),
     '--no-perf', '--timeout', '20', '--format', 'json', '--include', 'ln', '--include', 'rm', '--include', 'mkfifo',
-    '--include', 'ls', '--', 'sh', '-c', script, 'sh', victim], { reject: false, env: { NO_COLOR: '1', TMPDIR: tmp } });
+    '--include', 'ls', '--', 'sh', '-c', script, 'sh', victim], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', TMPDIR: tmp } });
 
   it('symlinks, FIFOs and writes aimed at the tool\'s files change no host file, hang nothing, and the exit status is the workload\'s', async () => {
     writeFileSync(victim, 'precious\n');
@@ -58,7 +58,7 @@ describe.skipIf(missing.length > 0)('a workload cannot reach host files through 
 
   it('the run\'s private dir is never mounted into a pod: the pod sees only the log file and the tools', async () => {
     const r = await execa('node', [bin, '--no-host', '--pod', 'runc', '--no-perf', '--format', 'json', '--include', 'ls',
-      '--', 'ls', '-A', '/dev/.trace-compare'], { reject: false, env: { NO_COLOR: '1', TMPDIR: tmp } });
+      '--', 'ls', '-A', '/dev/.trace-compare'], { reject: false, stdin: 'ignore', env: { NO_COLOR: '1', TMPDIR: tmp } });
     const e = (JSON.parse(r.stdout) as { environments: Env[] }).environments[0]!;
     expect(e.stdout.split('\n').filter(Boolean).sort()).toEqual(['strace.log', 'tools']);
     expect(existsSync(victim)).toBe(true);

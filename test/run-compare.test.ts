@@ -50,7 +50,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     return () => rmSync(tmp, { recursive: true, force: true });
   });
   const run = (args: string[]) =>
-    execa('node', [bin, ...args], { reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
+    execa('node', [bin, ...args], { reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
 
   it('uname -r: host and runc report this kernel and their uname reaches it; gVisor reports its own release and its uname never does', async () => {
     const r = await run(['uname', '-r', '--pod', 'runc', '--pod', 'gvisor', '--format', 'json']);
@@ -134,7 +134,8 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
   for (const [signal, delay, code] of [['SIGINT', 4000, 130], ['SIGTERM', 1000, 143], ['SIGHUP', 3000, 129], ['SIGQUIT', 6000, 131]] as const) {
     it(`${signal} ${delay / 1000} s into sleep 30 ends within 10 s, exit ${code}, leaving no container, process, cgroup or temp dir`, async () => {
       const child = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], {
-        reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp },
+        // execa would SIGKILL 5 s after the signal: the cleanup's own time is what is measured here.
+        reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, forceKillAfterDelay: false,
       });
       await new Promise((r) => setTimeout(r, delay));
       const sent = Date.now();
@@ -148,7 +149,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
   }
 
   it('SIGKILL leaves processes, containers, cgroups and temp dirs; `cleanup` removes them all and leaves a live run alone', async () => {
-    const killed = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], { reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
+    const killed = execa('node', [bin, 'sleep', '30', '--pod', 'runc', '--pod', 'gvisor'], { reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
     await new Promise((r) => setTimeout(r, 4000));
     killed.kill('SIGKILL');
     await killed;
@@ -157,7 +158,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(left.processes.length).toBeGreaterThan(0);
     expect(left.cgroups).not.toBe('');
     // A run still going, in the same temp dir, while cleanup runs.
-    const live = execa('node', [bin, '--no-host', '--pod', 'runc', '--no-perf', '--format', 'json', 'sleep', '6'], { reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
+    const live = execa('node', [bin, '--no-host', '--pod', 'runc', '--no-perf', '--format', 'json', 'sleep', '6'], { reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp } });
     await new Promise((r) => setTimeout(r, 2500));
     const c = await run(['cleanup']);
     expect(c.exitCode, c.stderr).toBe(0);
@@ -171,12 +172,12 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
 
   it('a closed stdout (| head -c 100) and a full one (> /dev/full): no hang, documented exit, nothing left', async () => {
     const piped = await execa('sh', ['-c', 'node "$@" | head -c 100 >/dev/null', 'sh', bin, '--format', 'json', '--pod', 'runc', '--pod', 'gvisor', 'seq', '100000'], {
-      reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, timeout: 60_000,
+      reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, timeout: 60_000,
     });
     expect(piped.exitCode, piped.stderr).toBe(0);
     expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
     const full = await execa('sh', ['-c', 'node "$@" > /dev/full', 'sh', bin, '--pod', 'runc', 'true'], {
-      reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, timeout: 60_000,
+      reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp }, timeout: 60_000,
     });
     expect(full.exitCode).toBe(1);
     expect(full.stderr.trim().split('\n')).toEqual(['trace-compare: cannot write the report to standard output: no space left on device (ENOSPC)']);
@@ -208,7 +209,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
       writeFileSync(path.join(fake, 'runsc'), '#!/bin/sh\ntrap "" INT TERM HUP QUIT\nexec sleep 1000\n', { mode: 0o755 });
       const t0 = Date.now();
       const r = await execa('node', [bin, '--timeout', '4', '--no-host', '--pod', 'gvisor', 'true'], {
-        reject: false, cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp, PATH: `${fake}:${process.env.PATH}` },
+        reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: tmp, PATH: `${fake}:${process.env.PATH}` },
       });
       expect(Date.now() - t0).toBeLessThan(20_000);
       expect(r.exitCode).toBe(124);
@@ -251,7 +252,7 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
 describe('without root', () => {
   it.skipIf(process.getuid?.() !== 0 || !has('setpriv'))('explicit pods are a clear error (exit 4); the host alone still works', async () => {
     const asNobody = (args: string[]) =>
-      execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', bin, ...args], { reject: false, cwd: '/tmp', env: { NO_COLOR: '1' } });
+      execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'node', bin, ...args], { reject: false, stdin: 'ignore', cwd: '/tmp', env: { NO_COLOR: '1' } });
     const pods = await asNobody(['uname', '-r', '--pod', 'gvisor']);
     expect(pods.exitCode).toBe(4);
     expect(pods.stderr).toMatch(/need root/);

@@ -190,10 +190,23 @@ describe('exit codes and files', () => {
     expect(o.exitCode).toBe(0);
     expect(o.stdout).toBe('hi\n');
   });
-  it.skipIf(!!reasons.runc)('runc: a command missing from the rootfs fails and says so', async () => {
-    const o = await run(RUNC, ['sh', '-c', 'cat /etc/hostname']);
-    expect(o.exitCode).toBe(127);
-    expect(o.stderr).toMatch(/cat: not found/);
+  it.skipIf(!!reasons.runc)('runc: the commands a shell runs are there (the host\'s /usr), /etc is the pod\'s own without secrets', async () => {
+    const o = await run(RUNC, ['sh', '-c', 'cat /etc/hostname; test -e /etc/shadow || echo no-shadow; test -e /etc/passwd && echo passwd']);
+    expect(o.exitCode, o.stderr).toBe(0);
+    expect(o.stdout).toBe('trace-compare\nno-shadow\npasswd\n');
+  });
+  it.skipIf(!!reasons.runc)('a script whose #! names a file that is not an executable (#!/etc/shadow) is refused, nothing copied', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tc-shebang-'));
+    try {
+      const script = path.join(dir, 'evil');
+      writeFileSync(script, '#!/etc/shadow\n', { mode: 0o755 });
+      const err = await runEnvironment(RUNC, { command: [script], timeoutMs: 10_000, tracePerf: false }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).message).toMatch(/#! interpreter \/etc\/shadow is not an executable file/);
+      expect(liveResources()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -13,6 +13,8 @@ import { runEnvironment, probeKernelRelease } from '../runners/run.js';
 import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
 import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
+import { workloadEnvironment } from '../runners/environment.js';
+import { saveStdin } from '../runners/stdin.js';
 import { attributeHostKernel } from '../attribution.js';
 import { parseStraceFiles } from '../../parsers/strace.js';
 import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
@@ -39,6 +41,7 @@ export function runYargs<T>(y: Argv<T>) {
     })
     .option('host', { type: 'boolean', default: true, describe: 'also run on the host (--no-host to skip)' })
     .option('format', { choices: ['table', 'markdown', 'json'] as const, default: 'table' as const, describe: 'output format' })
+    .option('wide', { type: 'boolean', default: false, describe: 'table: one line per row, however wide (default: fits 100 columns)' })
     .option('timeout', { type: 'number', default: 60, describe: 'seconds each environment may run before it is torn down' })
     .option('rootfs', { type: 'string', describe: 'root filesystem for the pods, used as-is (default: built from the host)' })
     .option('include', {
@@ -49,6 +52,7 @@ export function runYargs<T>(y: Argv<T>) {
     .option('install-missing', { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' })
     .option('perf', { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf trace (--no-perf to skip)' })
     .option('keep-temp', { type: 'boolean', default: false, describe: 'keep bundles and logs (paths printed on stderr)' })
+    .option('env', { type: 'string', array: true, describe: 'set a variable for the command in every environment, NAME=VALUE; repeatable (default set: PATH, HOME, the caller\'s LANG/LC_*, TERM, TZ)' })
     .option('privileged', { type: 'boolean', default: false, describe: 'pods without seccomp and with every capability, like Kubernetes\' privileged: true (default: RuntimeDefault seccomp, containerd\'s capabilities)' })
     .option('pids', { type: 'string', describe: `most tasks (processes and threads) in each pod; default ${DEFAULT_LIMITS.pids}` })
     .option('memory', { type: 'string', describe: 'memory limit of each pod, e.g. 512Mi, 2Gi; default 1Gi' })
@@ -66,6 +70,7 @@ interface RunArgs {
   pod?: string[];
   host: boolean;
   format: ReportFormat;
+  wide: boolean;
   timeout: number;
   rootfs?: string;
   include?: string[];
@@ -73,6 +78,7 @@ interface RunArgs {
   perf: boolean;
   'keep-temp': boolean;
   privileged: boolean;
+  env?: string[];
   pids?: string;
   memory?: string;
   cpus?: string;
@@ -135,6 +141,7 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
     memoryBytes: args.memory !== undefined ? parseLimit('memoryBytes', args.memory) : DEFAULT_LIMITS.memoryBytes,
     cpus: args.cpus !== undefined ? parseLimit('cpus', args.cpus) : DEFAULT_LIMITS.cpus,
   };
+  const workloadEnv = workloadEnvironment(process.env, args.env ?? []);
 
   const root = process.getuid?.() === 0;
   const envs: EnvironmentSpec[] = [];
@@ -165,6 +172,14 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
   if (controller.signal.aborted) return ExitCode.Interrupted;
 
   const outcomes: RunOutcome[] = [];
+  // Read once, replayed to every environment; bounded by the run's time like everything else.
+  const stdinTimer = setTimeout(() => controller.abort(new Error('stdin')), Math.max(0, deadline - Date.now()));
+  const stdin = await saveStdin(controller.signal).catch((e: unknown) => {
+    if (controller.signal.reason === SIGNALLED) return null;
+    if (controller.signal.aborted) throw new UserError('stdin was still open when --timeout passed: close it (e.g. </dev/null) or raise --timeout', ExitCode.Timeout);
+    throw e;
+  }).finally(() => clearTimeout(stdinTimer));
+  if (stdin === null) return ExitCode.Interrupted;
   try {
     const settled = await Promise.allSettled(
       envs.map((env) =>
@@ -178,6 +193,8 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
           keepTemp: args['keep-temp'],
           privileged: args.privileged,
           limits,
+          env: workloadEnv,
+          ...(stdin.file ? { stdinFile: stdin.file } : {}),
         }).then(
           (o) => {
             outcomes.push(o);
@@ -208,7 +225,7 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
     // Ctrl-C while the traces were being read: stop here, the finally block still cleans up.
     if (controller.signal.aborted) return ExitCode.Interrupted;
     const comparison: Comparison = { command, environments };
-    await writeOut(renderComparison(comparison, args.format));
+    await writeOut(renderComparison(comparison, args.format, { wide: args.wide }));
 
     if (outcomes.some((o) => o.interrupted)) return ExitCode.Interrupted;
     if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;
@@ -217,6 +234,7 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
     return ExitCode.Ok;
   } finally {
     await Promise.allSettled(outcomes.map((o) => o.dispose()));
+    await stdin.dispose();
   }
 }
 
@@ -281,6 +299,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
     totals: totalsOf(syscalls, entered !== null),
     hostKernel,
     unparsed: counter.unparsed,
+    detail: counter.detail(),
     outputBytes: o.outputBytes,
     ...(o.confinement ? { confinement: o.confinement } : {}),
     ...(incomplete.length ? { incomplete } : {}),

@@ -18,7 +18,8 @@
 import { mkdir, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RuntimeKind } from './types.js';
-import { buildRootfs, buildToolDir, CONTAINER_PATH } from './rootfs.js';
+import { buildRootfs, buildToolDir, type HostMount } from './rootfs.js';
+import { envList, WORKLOAD_CWD } from './environment.js';
 import { UserError, ExitCode } from '../errors.js';
 import { ociConfinement, DEFAULT_LIMITS, type Confinement, type Limits } from './confinement.js';
 
@@ -47,6 +48,8 @@ export interface BundleRequest {
   privileged?: boolean;
   /** cgroup limits; default DEFAULT_LIMITS. */
   limits?: Limits;
+  /** The workload's variables (environment.ts), the same as on the host. */
+  env: Record<string, string>;
 }
 
 export interface Bundle {
@@ -63,6 +66,7 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   let rootfs: string;
   let workload: string[];
+  let hostMounts: HostMount[] = [];
   const userRootfs = req.rootfs !== undefined;
   if (req.rootfs !== undefined) {
     rootfs = path.resolve(req.rootfs);
@@ -71,10 +75,20 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
     workload = req.command;
   } else {
     rootfs = path.join(dir, 'rootfs');
-    workload = await buildRootfs(rootfs, req.command, req.include);
+    const built = await buildRootfs(rootfs, req.command, req.include);
+    workload = built.argv;
+    hostMounts = built.mounts;
   }
 
   const mounts: OciMount[] = [...BASE_MOUNTS];
+  // The host's system dirs, read-only; nosuid: a setuid binary gains nothing in a pod.
+  for (const m of hostMounts) mounts.push({ destination: m.destination, type: 'bind', source: m.source, options: ['rbind', 'ro', 'nosuid', 'nodev'] });
+  // The pod's writable layer, in memory and bounded (its pages count against the pod's memory limit).
+  if (!userRootfs) {
+    for (const d of ['/root', '/run', '/var/tmp']) {
+      mounts.push({ destination: d, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', 'size=65536k'] });
+    }
+  }
   // A writable /tmp even on a read-only root; only where the mountpoint exists in a user's rootfs.
   if (!userRootfs || (await stat(path.join(rootfs, 'tmp')).catch(() => null))?.isDirectory()) {
     mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'] });
@@ -110,8 +124,8 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
       terminal: false, // stdout and stderr stay separate pipes
       user: { uid: 0, gid: 0 },
       args,
-      env: [`PATH=${CONTAINER_PATH}`, 'HOME=/root', 'LANG=C'],
-      cwd: '/',
+      env: envList(req.env),
+      cwd: WORKLOAD_CWD,
       capabilities: c.capabilities,
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: c.noNewPrivileges,

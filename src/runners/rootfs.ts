@@ -1,8 +1,8 @@
-// A minimal root filesystem made from the host: the command, what it needs to start, a small /etc.
+// A pod's root filesystem made from the host: its system directories read-only, a generated /etc,
+// and whatever the command needs from elsewhere.
 
-import { copyFile, lstat, mkdir, readlink, realpath, symlink, writeFile, chmod, stat } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readlink, realpath, rm, symlink, writeFile, chmod, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { execa } from 'execa';
 import { UserError, ExitCode } from '../errors.js';
 import { inspectExecutable, sharedLibraries } from './elf.js';
 import { which } from './resolve.js';
@@ -53,6 +53,12 @@ export async function closure(executable: string, seen = new Set<string>()): Pro
   if (info.kind === 'dynamic') {
     files.push(...(await sharedLibraries(executable, info.interp)));
   } else if (info.kind === 'script') {
+    // A #! line names what the kernel will execute: anything else (`#!/etc/shadow`) is refused, never
+    // copied into a pod.
+    const st = await stat(info.interpreter).catch(() => null);
+    if (!st?.isFile() || !(await which(info.interpreter))) {
+      throw new UserError(`${executable}: its #! interpreter ${info.interpreter} is not an executable file`, ExitCode.Usage);
+    }
     files.push(...(await closure(info.interpreter, seen)));
     // `#!/usr/bin/env prog`: env looks prog up on PATH at run time, so bring prog too.
     if (path.basename(info.interpreter) === 'env' && info.arg) {
@@ -71,49 +77,82 @@ export async function resolveCommand(name: string): Promise<string> {
   return found;
 }
 
-const ETC: Record<string, string> = {
-  passwd: 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
-  group: 'root:x:0:\nnogroup:x:65534:\n',
+/**
+ * The host's system directories, seen by every pod read-only at the same paths, so that any host
+ * program runs unchanged and loads the very same files (libraries, locales, Python's stdlib) as on
+ * the host. Merged-/usr links (/bin -> usr/bin) are reproduced as links.
+ */
+const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** A read-only bind of a host directory into the pod. */
+export interface HostMount { destination: string; source: string }
+
+/** Files of the generated /etc that differ from the host's by design. */
+const ETC_OWN: Record<string, string> = {
   hostname: 'trace-compare\n',
-  'nsswitch.conf': 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n',
   hosts: '127.0.0.1\tlocalhost\n::1\tlocalhost\n',
 };
 
 /**
- * Builds the rootfs for `command` (argv[0] on the host's PATH) plus `include`d commands, each at the
- * path it has on the host. Returns the argv to run inside.
+ * The pod's /etc: the host's own files (ld.so.cache, locale and nsswitch settings, alternatives,
+ * passwd and group) so programs behave as on the host, but only what the host lets anyone read:
+ * a file or directory without the world-read (directory: world-search) bit, such as /etc/shadow,
+ * /etc/gshadow or a private key directory, is left out. Symlinks are copied as symlinks.
  */
-export async function buildRootfs(root: string, command: string[], include: string[] = []): Promise<string[]> {
-  await mkdir(root, { recursive: true, mode: 0o755 });
-  const main = await resolveCommand(command[0]!);
-  const files = new Set<string>();
-  for (const exe of [main, ...(await Promise.all(include.map(resolveCommand)))]) {
-    for (const f of await closure(exe)) files.add(f);
+async function copyEtc(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true, mode: 0o755 });
+  for (const name of await readdir(from)) {
+    const src = path.join(from, name);
+    const dst = path.join(to, name);
+    const st = await lstat(src).catch(() => null);
+    if (!st) continue;
+    if (st.isSymbolicLink()) await symlink(await readlink(src), dst);
+    else if (st.isDirectory() && (st.mode & 0o005) === 0o005) await copyEtc(src, dst);
+    else if (st.isFile() && (st.mode & 0o004) && !name.endsWith('.lock')) {
+      await copyFile(src, dst);
+      await chmod(dst, st.mode & 0o777);
+    }
   }
-  for (const f of files) await mirrorPath(root, f);
-  if (path.basename(await realpath(main)) === 'busybox') await linkBusyboxApplets(root, main);
-  for (const d of ['etc', 'tmp', 'proc', 'dev', 'sys', 'root']) await mkdir(path.join(root, d), { recursive: true });
+}
+
+/** Whether `file` lies in one of the system directories every pod sees from the host. */
+async function onSystemDirs(file: string): Promise<boolean> {
+  const real = await realpath(file).catch(() => file);
+  return SYSTEM_DIRS.some((d) => real === `/${d}` || real.startsWith(`/${d}/`));
+}
+
+/**
+ * Builds the rootfs for `command` (argv[0] on the host's PATH): the host's system directories (as
+ * mounts to add), a generated /etc, empty mountpoints. A command outside them (a script in /opt, a
+ * binary in the user's dir) is copied in with what it needs that the system dirs do not hold; so are
+ * `include`d commands. Returns the argv to run inside and the mounts.
+ */
+export async function buildRootfs(root: string, command: string[], include: string[] = []): Promise<{ argv: string[]; mounts: HostMount[] }> {
+  await mkdir(root, { recursive: true, mode: 0o755 });
+  const mounts: HostMount[] = [];
+  for (const d of SYSTEM_DIRS) {
+    const st = await lstat(`/${d}`).catch(() => null);
+    if (st?.isSymbolicLink()) await symlink(await readlink(`/${d}`), path.join(root, d));
+    else if (st?.isDirectory()) {
+      await mkdir(path.join(root, d));
+      mounts.push({ destination: `/${d}`, source: `/${d}` });
+    }
+  }
+  const main = await resolveCommand(command[0]!);
+  for (const exe of [main, ...(await Promise.all(include.map(resolveCommand)))]) {
+    for (const f of await closure(exe)) if (!(await onSystemDirs(f))) await mirrorPath(root, f);
+  }
+  for (const d of ['tmp', 'proc', 'dev', 'sys', 'root', 'run', 'var/tmp']) await mkdir(path.join(root, d), { recursive: true });
   await chmod(path.join(root, 'tmp'), 0o1777);
-  for (const [name, text] of Object.entries(ETC)) await writeFile(path.join(root, 'etc', name), text);
+  await copyEtc('/etc', path.join(root, 'etc'));
+  for (const [name, text] of Object.entries(ETC_OWN)) {
+    await rm(path.join(root, 'etc', name), { force: true });
+    await writeFile(path.join(root, 'etc', name), text);
+  }
   // Keep argv[0] as the user wrote it (error messages quote it) when the container's PATH finds
   // the same file; resolveCommand searched CONTAINER_PATH first, so a hit there is that file.
   const keepName = !command[0]!.includes('/') && CONTAINER_PATH.split(':').includes(path.dirname(main));
-  return [keepName ? command[0]! : main, ...command.slice(1)];
-}
-
-/** busybox runs `cat` only if /bin/cat exists: link every applet it has to it, where nothing is yet. */
-async function linkBusyboxApplets(root: string, busybox: string): Promise<void> {
-  const res = await execa(busybox, ['--list-full'], { reject: false, stdin: 'ignore', timeout: 10_000 });
-  if (res.exitCode !== 0) return;
-  for (const rel of String(res.stdout).split('\n').map((s) => s.trim()).filter(Boolean)) {
-    const link = path.join(root, rel);
-    if (await lstat(link).catch(() => null)) continue;
-    // Resolve through the rootfs' own symlinked dirs (bin -> usr/bin): mkdir only real parents.
-    const parent = path.dirname(link);
-    const pst = await stat(parent).catch(() => null);
-    if (!pst) await mkdir(parent, { recursive: true });
-    await symlink(busybox, link).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'EEXIST') throw e; });
-  }
+  return { argv: [keepName ? command[0]! : main, ...command.slice(1)], mounts };
 }
 
 /**

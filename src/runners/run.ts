@@ -15,6 +15,7 @@ import { execa, type ResultPromise } from 'execa';
 import { UserError, ExitCode } from '../errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome, RuntimeKind } from './types.js';
 import type { Confinement } from './confinement.js';
+import { workloadEnvironment, WORKLOAD_CWD } from './environment.js';
 import { checkRuntime, checkTools, toolsFor } from './resolve.js';
 import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
 import { createPrivateFile, isRegularFile, readPrivateText, readSample } from './private-files.js';
@@ -32,9 +33,11 @@ const HOUSEKEEPING_MS = 3000;
 // the command reaches it only as "$@", never parsed by the shell.
 const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
 
-// -f is --force. The fork/exec tracepoints give exact host pids for parent and child: inside a pid
-// namespace perf prints clone's return as the namespace-local pid, which can name an unrelated thread.
-const PERF_FLAGS = ['trace', '-f', '--syscalls', '-e', 'sched:sched_process_fork,sched:sched_process_exec'];
+// -f is --force. -m 1024: 4 MiB ring buffers, so the bursts of gVisor's ptrace platform lose no events
+// (the default lost thousands on python3 -c). The fork/exec tracepoints give exact host pids for parent
+// and child: inside a pid namespace perf prints clone's return as the namespace-local pid, which can
+// name an unrelated thread.
+const PERF_FLAGS = ['trace', '-f', '-m', '1024', '--syscalls', '-e', 'sched:sched_process_fork,sched:sched_process_exec'];
 
 type StopReason = 'timeout' | 'interrupt';
 
@@ -136,7 +139,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   try {
     if (opts.signal?.aborted) stopReason = 'interrupt';
     let argv: string[];
-    let cwd = process.cwd();
+    const workloadEnv = opts.env ?? workloadEnvironment(process.env);
+    let cwd = WORKLOAD_CWD;
     if (!runtime) {
       argv = traceWorkload
         ? [bins.strace!, ...STRACE_FLAGS, '-o', path.join(outDir, STRACE_LOG), '--', ...opts.command]
@@ -145,6 +149,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       const straceInPod = runtime.kind !== 'runsc' && traceWorkload;
       if (straceInPod) await createPrivateFile(path.join(outDir, STRACE_LOG));
       const bundle = await createBundle({
+        env: workloadEnv,
         kind: runtime.kind as Exclude<RuntimeKind, 'host'>,
         dir: tempDir,
         command: opts.command,
@@ -174,7 +179,11 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       child = execa(argv[0]!, argv.slice(1), {
         cwd,
         detached: true, // own process group: killable as a whole, and a terminal's Ctrl-C goes to us only
-        stdin: 'ignore',
+        // The same bytes in every environment: a file the caller saved once (runtimes pass it on).
+        stdin: opts.stdinFile ? { file: opts.stdinFile } : 'ignore',
+        // On the host the workload's variables are exactly these (strace and perf pass them on); in a
+        // pod they are in config.json and the runtime's own are the caller's.
+        ...(runtime ? {} : { env: workloadEnv, extendEnv: false }),
         // Straight to files: output of any size costs no memory, and nothing the tool does (a full
         // buffer, a closed pipe) can kill the workload with SIGPIPE. The report gets a bounded sample.
         stdout: { file: stdoutFile },

@@ -35,6 +35,10 @@ export interface RunOptions {
   privileged?: boolean;
   /** Pods only: cgroup limits (default: confinement.ts DEFAULT_LIMITS). */
   limits?: Limits;
+  /** The workload's variables, the same in every environment; default workloadEnvironment(process.env). */
+  env?: Record<string, string>;
+  /** A regular file replayed as the workload's stdin (the same bytes in every environment); default none. */
+  stdinFile?: string;
 }
 
 export interface RunOutcome {
