@@ -275,13 +275,13 @@ describe('flattened traces (newlines lost when pasted from a web page)', () => {
     expect(kinds(evs, 'exit')).toEqual([expect.objectContaining({ how: 'exited', code: 0 })]);
   });
 
-  it('a shell prompt glued in front becomes an unparsed event for the prefix', async () => {
+  it('a shell prompt glued in front is the command that made the trace, nothing unparsed (issue 7)', async () => {
     const seed = readFileSync('/work/shared/seed/000_6a08f6980af9da7a.txt', 'utf8');
     const start = seed.indexOf('root@master:~# strace uname -r execve(');
     const end = seed.indexOf('+++ exited with 0 +++', start) + '+++ exited with 0 +++'.length;
     const evs = await parseStraceText(seed.slice(start, end), 'seed');
-    expect(evs[0]).toMatchObject({ kind: 'unparsed', text: 'root@master:~# strace uname -r' });
-    expect(kinds(evs, 'unparsed')).toHaveLength(1);
+    expect(evs[0]).toMatchObject({ kind: 'command', text: 'root@master:~# strace uname -r', prompt: 'root@master:~#', argv: ['strace', 'uname', '-r'], command: ['uname', '-r'] });
+    expect(kinds(evs, 'unparsed')).toHaveLength(0);
     expect(syscalls(evs)[0]).toMatchObject({ name: 'execve' });
   });
 
