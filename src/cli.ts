@@ -22,7 +22,7 @@ function strictOption<T>(y: Argv<T>) {
   return y.option('strict', {
     type: 'boolean',
     default: false,
-    describe: `exit ${ExitCode.ParseErrors} when any input line was not understood`,
+    describe: `exit ${ExitCode.ParseErrors} when any input line was not understood, or an input held no syscall`,
   });
 }
 
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   const finish = (strict: boolean) => {
     const line = diag.summaryLine();
     if (line) process.stderr.write(line + '\n');
-    if (strict && diag.unparsed > 0) code = ExitCode.ParseErrors;
+    if (strict && diag.strictFailure) code = ExitCode.ParseErrors;
   };
 
   await yargs(argv)

@@ -36,8 +36,11 @@ export interface EnvironmentReport {
   /** Saved logs this environment was read from (diff), or the trace files of this run. */
   sources: string[];
   kernelRelease: string | null;
-  /** Where the release was read: the workload's own uname, or a probe run in the same kind of sandbox. */
-  kernelReleaseSource: 'workload' | 'probe' | null;
+  /**
+   * Where the release was read: the workload's own uname call, a probe run in the same kind of sandbox, or
+   * (saved traces of `uname -r`/`-a`) the command's own printed output.
+   */
+  kernelReleaseSource: 'workload' | 'probe' | 'output' | null;
   exitCode: number | null;
   /** How the run ended when not normally: 'timeout', 'interrupted', 'signal SIGKILL', a runtime error. */
   ended?: string;

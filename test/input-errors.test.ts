@@ -198,9 +198,17 @@ describe('standard input named more than once', () => {
     }
   });
 
-  // yargs 18 drops a bare "-" from positional lists before the commands see it (`parse x -` ignores stdin):
-  // these pass once src/cli.ts hands bare dashes through.
-  it.todo('CLI: parse - -, summary - -, diff - - exit 2 (needs src/cli.ts to pass a bare "-" through yargs)');
+  // yargs 18 drops a bare "-" from positional lists; src/cli.ts hands it on as /dev/stdin.
+  it.each([['parse', '-', '-'], ['summary', '-', '-'], ['diff', '-', '-']])('CLI: %s - - is a usage error, exit 2', async (...args) => {
+    const r = await run(args, '1 getpid() = 1\n');
+    expect(r.exitCode).toBe(ExitCode.Usage);
+    expect(r.stderr.trim()).toMatch(new RegExp(`^trace-compare: ${stdinTwice.source.slice(1)}`));
+  });
+  it('CLI: parse FILE - reads the file, then stdin', async () => {
+    const r = await run(['parse', fixture, '-'], '1 getpid() = 1\n');
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/"name":"getpid"/);
+  });
 
   it('once is fine: diff a=- b=FILE', async () => {
     const r = await run(['diff', 'a=-', `b=${fixture}`, '--format', 'json'], '1 getpid() = 1\n');

@@ -92,7 +92,7 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
     runtime,
     sources: inputs.map((i) => i.file),
     kernelRelease,
-    kernelReleaseSource: source as EnvironmentReport['kernelReleaseSource'],
+    kernelReleaseSource: source,
     exitCode: counter.exitCode,
     ...(counter.killedBy !== null ? { ended: `killed by ${counter.killedBy}` } : {}),
     stdout: null,
@@ -100,6 +100,7 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
     totals: totalsOf(syscalls, entered !== null),
     hostKernel,
     unparsed: counter.unparsed,
+    detail: counter.detail(),
   };
 }
 

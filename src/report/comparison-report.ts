@@ -112,7 +112,7 @@ function envCells(e: EnvironmentReport): string[] {
   const tool = toolOverhead(e);
   return [
     e.runtime ?? '?',
-    e.kernelRelease === null ? 'not seen' : e.kernelRelease + (e.kernelReleaseSource === 'probe' ? ' (probe)' : ''),
+    e.kernelRelease === null ? 'not seen' : e.kernelRelease + (e.kernelReleaseSource === 'probe' ? ' (probe)' : e.kernelReleaseSource === 'output' ? ' (from output)' : ''),
     e.exitCode === null ? (e.ended ?? 'n/a') : String(e.exitCode) + (e.ended ? ` (${e.ended})` : ''),
     e.stdout === null ? 'n/a' : oneLine(e.stdout),
     `${e.totals.calls} / ${e.totals.distinct}`,
@@ -194,7 +194,8 @@ export function findingsOf(c: Comparison): string[] {
       continue;
     }
     if (e.kernelRelease !== null) {
-      const how = e.kernelReleaseSource === 'probe' ? 'a uname -r probe run in the same kind of environment was told' : 'the workload was told by uname';
+      const how = e.kernelReleaseSource === 'probe' ? 'a uname -r probe run in the same kind of environment was told'
+        : e.kernelReleaseSource === 'output' ? 'the command printed (its uname call was not decoded in the trace)' : 'the workload was told by uname';
       out.push(`${e.name}: ${how} the kernel release is ${e.kernelRelease}.`);
     }
     if (e.totals.hostKernelCalls === null) continue;
