@@ -1,9 +1,8 @@
-#!/usr/bin/env node
-// Entry point: subcommands parse, summary, diff and run; `trace-compare CMD ARGS... [--pod NAME]` means run.
+// The CLI: subcommands parse, summary, diff, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
 
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ExitCode, UserError } from './errors.js';
+import { ExitCode, UserError, exitCodesLine } from './errors.js';
 import { Diagnostics } from './diagnostics.js';
 import { runParse, type ParseFormat } from './commands/parse.js';
 import { runSummary } from './commands/summary.js';
@@ -13,10 +12,9 @@ import { isRunOption } from './commands/run-args.js';
 import { runCleanup } from './commands/cleanup.js';
 import { userErrorOf } from './user-errors.js';
 import { cleanupAll } from './runners/registry.js';
-import type { ReportFormat } from './format.js';
+import { REPORT_FORMATS, type ReportFormat } from './format.js';
 
 const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'cleanup', 'help', 'completion']);
-const FORMATS: ReportFormat[] = ['table', 'markdown', 'json'];
 
 function strictOption<T>(y: Argv<T>) {
   return y.option('strict', {
@@ -26,7 +24,8 @@ function strictOption<T>(y: Argv<T>) {
   });
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Parses `argv` (without node and the script) and runs the command; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   const runFirst = first !== undefined && (first.startsWith('-') ? isRunOption(first) : !SUBCOMMANDS.has(first));
   if (runFirst) return runCompare(splitRunArgs(argv));
@@ -69,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         strictOption(y)
           .positional('files', { type: 'string', array: true, describe: 'trace files (- or nothing: stdin)' })
-          .option('format', { choices: FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
+          .option('format', { choices: REPORT_FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
       async (a) => {
         await runSummary(a.files ?? [], a.format, diag);
         finish(a.strict);
@@ -81,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         strictOption(y)
           .positional('logs', { type: 'string', array: true, demandOption: true })
-          .option('format', { choices: FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
+          .option('format', { choices: REPORT_FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
       async (a) => {
         await runDiff(a.logs, a.format, diag);
         finish(a.strict);
@@ -104,7 +103,7 @@ async function main(argv: string[]): Promise<number> {
     .example('$0 uname -r --pod gvisor', 'host vs gVisor: which kernel answers uname')
     .example('strace -f uname -r 2>&1 | $0 summary -', 'strace -c from a piped trace')
     .example('$0 diff host=host.log gvisor=runsc.boot.txt --format markdown', 'tables for training material')
-    .epilogue('Exit codes: 0 ok, 2 usage, 3 --strict and unparsed lines, 4 missing runtime, 5 runtime failure, 124 timeout, 130 interrupted. Colours: off with NO_COLOR.')
+    .epilogue(`${exitCodesLine()} Colours: off with NO_COLOR.`)
     .demandCommand(1, 'Give a command to run, or one of: parse, summary, diff. See --help.')
     .strict()
     .help()
@@ -117,20 +116,23 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-// A closed terminal (SIGHUP) makes writes to stderr fail; losing a message must not kill the cleanup.
-process.stderr.on('error', () => undefined);
-// A bug that escapes every promise still ends the runs before node exits: no container outlives us.
-process.on('uncaughtException', (e) => {
-  process.stderr.write(`trace-compare: internal error: ${e.message}\n`);
-  if (process.env.TRACE_COMPARE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
-  void cleanupAll('exit').finally(() => process.exit(ExitCode.Failure));
-});
-
-main(hideBin(process.argv)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (caught: unknown) => {
+/**
+ * The entry point (bin/trace-compare.js): runs main() with the process-wide guards a CLI needs and turns
+ * every error into one line and its exit code. Importing this module runs nothing (zx's model), so tests
+ * call main() in process.
+ */
+export async function runCli(argv: string[] = hideBin(process.argv)): Promise<void> {
+  // A closed terminal (SIGHUP) makes writes to stderr fail; losing a message must not kill the cleanup.
+  process.stderr.on('error', () => undefined);
+  // A bug that escapes every promise still ends the runs before node exits: no container outlives us.
+  process.on('uncaughtException', (e) => {
+    process.stderr.write(`trace-compare: internal error: ${e.message}\n`);
+    if (process.env.TRACE_COMPARE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+    void cleanupAll('exit').finally(() => process.exit(ExitCode.Failure));
+  });
+  try {
+    process.exitCode = await main(argv);
+  } catch (caught: unknown) {
     // The system's refusals (EACCES, ENOSPC, EMFILE...) are the user's situation, not a bug.
     const err = userErrorOf(caught) ?? caught;
     if (err instanceof UserError) {
@@ -143,5 +145,5 @@ main(hideBin(process.argv)).then(
       if (process.env.TRACE_COMPARE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
       process.exitCode = ExitCode.Failure;
     }
-  },
-);
+  }
+}

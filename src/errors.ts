@@ -33,24 +33,35 @@ export class UserError extends Error {
   }
 }
 
-/** Exit codes scripts can rely on; documented in docs/cli.md. */
-export const ExitCode = {
-  Ok: 0,
-  /** A generic failure that is not the user's fault. */
-  Failure: 1,
-  /** Bad command line or unreadable input. */
-  Usage: 2,
-  /** `--strict` and some input lines were not understood. */
-  ParseErrors: 3,
-  /** A runtime (runc, runsc, strace, perf) is missing or not usable here. */
-  MissingRuntime: 4,
-  /** A runtime failed to create or run the sandbox. */
-  RuntimeFailed: 5,
-  /** The comparison was printed, but an environment's figures are incomplete (the report says why). */
-  Incomplete: 6,
-  /** `--timeout` ended a run. */
-  Timeout: 124,
-  /** Interrupted by SIGINT (128 + 2). */
-  Interrupted: 130,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+/**
+ * Exit codes scripts can rely on, declared once: the codes, `--help`'s epilogues and docs/cli.md's table
+ * (scripts/gen-cli-docs.ts) all come from this table. `for` says which commands can return it.
+ */
+export const EXIT_CODES = [
+  { name: 'Ok', code: 0, for: 'all', meaning: 'done (for run: compared; the command\'s own exit code is in the report)' },
+  { name: 'Failure', code: 1, for: 'all', meaning: 'internal error (a bug: set TRACE_COMPARE_DEBUG=1 for the stack), or the system refused (disk full, too many open files)' },
+  { name: 'Usage', code: 2, for: 'all', meaning: 'usage: bad option, unreadable file' },
+  { name: 'ParseErrors', code: 3, for: 'saved', meaning: '--strict and some input lines were not understood, or an input held no syscall' },
+  { name: 'MissingRuntime', code: 4, for: 'run', meaning: 'a runtime or tracer is missing, or pods without root' },
+  { name: 'RuntimeFailed', code: 5, for: 'run', meaning: 'a runtime failed to create or run the sandbox' },
+  { name: 'Incomplete', code: 6, for: 'run', meaning: 'compared, but an environment\'s figures are incomplete (a tracer failed, a trace was cut short, perf lost events, the trace disk is full): the report says which and why' },
+  { name: 'Timeout', code: 124, for: 'run', meaning: '--timeout ended the run' },
+  { name: 'Interrupted', code: 130, for: 'run', meaning: 'stopped by a signal: 129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM (128 + its number); everything was cleaned up first' },
+] as const;
+
+type ExitCodeTable = typeof EXIT_CODES;
+export const ExitCode = Object.fromEntries(EXIT_CODES.map((e) => [e.name, e.code])) as {
+  [E in ExitCodeTable[number] as E['name']]: E['code'];
+};
+export type ExitCode = ExitCodeTable[number]['code'];
+
+/** One line for `--help`: the codes a command (run, or the saved-trace commands; default any) can return. */
+export function exitCodesLine(command?: 'run' | 'saved'): string {
+  const codes = EXIT_CODES.filter((e) => !command || e.for === 'all' || e.for === command);
+  return `Exit codes: ${codes.map((e) => `${e.code === 130 ? '128+N' : e.code} ${e.meaning.split(/[:(;]/)[0]!.trim()}`).join('; ')}. See docs/cli.md.`;
+}
+
+/** docs/cli.md's exit-code table. */
+export function exitCodesMarkdown(): string {
+  return ['| code | meaning |', '| --- | --- |', ...EXIT_CODES.map((e) => `| ${e.code === 130 ? '129, 130, 131, 143' : e.code} | ${e.meaning} |`)].join('\n') + '\n';
+}

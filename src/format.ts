@@ -2,7 +2,9 @@
 
 import { Chalk, type ChalkInstance } from 'chalk';
 
-export type ReportFormat = 'table' | 'markdown' | 'json';
+/** The report formats of run, summary and diff. */
+export const REPORT_FORMATS = ['table', 'markdown', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Colours only on a terminal, never when NO_COLOR is set (https://no-color.org), forced by FORCE_COLOR. */
 export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {

@@ -2,31 +2,15 @@
 // With `--`, everything after it is the command, untouched; without it, our known options are taken out
 // wherever they stand and the rest, in order, is the command.
 
+import { runFlags } from './run-options.js';
+
 export interface SplitArgs {
   options: string[];
   command: string[];
 }
 
-/** Our options and whether each takes a value. */
-const OPTIONS: Record<string, boolean> = {
-  '--pod': true,
-  '--no-host': false,
-  '--format': true,
-  '--wide': false,
-  '--timeout': true,
-  '--rootfs': true,
-  '--include': true,
-  '--install-missing': false,
-  '--no-perf': false,
-  '--keep-temp': false,
-  '--privileged': false,
-  '--env': true,
-  '--pids': true,
-  '--memory': true,
-  '--cpus': true,
-  '--help': false,
-  '-h': false,
-};
+/** Our options and whether each takes a value: derived from the one option table. */
+const OPTIONS = runFlags();
 
 export function splitRunArgs(argv: string[]): SplitArgs {
   const dd = argv.indexOf('--');
@@ -36,7 +20,7 @@ export function splitRunArgs(argv: string[]): SplitArgs {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const name = a.startsWith('--') && a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    const takesValue = OPTIONS[name];
+    const takesValue = OPTIONS.get(name);
     // After the command has started, -h/--help are the command's own.
     if (takesValue === undefined || ((a === '-h' || a === '--help') && command.length > 0)) {
       command.push(a);
@@ -51,5 +35,5 @@ export function splitRunArgs(argv: string[]): SplitArgs {
 /** `trace-compare --pod gvisor -- ls` starts with a run option, so it is a run (help and version are not). */
 export function isRunOption(arg: string): boolean {
   const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
-  return name === '--' || (name in OPTIONS && name !== '--help' && name !== '-h');
+  return name === '--' || (OPTIONS.has(name) && name !== '--help' && name !== '-h');
 }

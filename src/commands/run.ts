@@ -2,7 +2,7 @@
 // measured in the same run, then print the comparison. Side effects live in src/runners; this file wires them.
 
 import yargs, { type Argv } from 'yargs';
-import { ExitCode, UserError } from '../errors.js';
+import { ExitCode, UserError, exitCodesLine } from '../errors.js';
 import type { ReportFormat } from '../format.js';
 import { Diagnostics } from '../diagnostics.js';
 import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport } from '../compare.js';
@@ -24,6 +24,7 @@ import { statfs } from 'node:fs/promises';
 import type { TraceEvent } from '../events.js';
 
 export { splitRunArgs } from './run-args.js';
+import { RUN_OPTIONS, type RunArgs } from './run-options.js';
 import type { SplitArgs } from './run-args.js';
 
 const DEFAULT_PODS = ['runc', 'gvisor'];
@@ -32,57 +33,18 @@ const SIGNALLED = Symbol('signalled');
 const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 export function runYargs<T>(y: Argv<T>) {
+  for (const [name, spec] of Object.entries(RUN_OPTIONS)) y = y.option(name, { ...spec, ...('choices' in spec ? { choices: [...spec.choices] } : {}) }) as Argv<T>;
   return y
     .usage('trace-compare CMD [ARGS...] [--pod NAME]... [options]\ntrace-compare [options] -- CMD [ARGS...]')
-    .option('pod', {
-      type: 'string',
-      array: true,
-      describe: 'add an environment: runc, gvisor (handler runsc), crun, or NAME=HANDLER; repeatable. Default: runc and gvisor',
-    })
-    .option('host', { type: 'boolean', default: true, describe: 'also run on the host (--no-host to skip)' })
-    .option('format', { choices: ['table', 'markdown', 'json'] as const, default: 'table' as const, describe: 'output format' })
-    .option('wide', { type: 'boolean', default: false, describe: 'table: one line per row, however wide (default: fits 100 columns)' })
-    .option('timeout', { type: 'number', default: 60, describe: 'seconds each environment may run before it is torn down' })
-    .option('rootfs', { type: 'string', describe: 'root filesystem for the pods, used as-is (default: built from the host)' })
-    .option('include', {
-      type: 'string',
-      array: true,
-      describe: 'also copy this host command (and its libraries) into the pods\' generated root filesystem; repeatable, e.g. for sh -c \'ls | wc -l\'',
-    })
-    .option('install-missing', { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' })
-    .option('perf', { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf trace (--no-perf to skip)' })
-    .option('keep-temp', { type: 'boolean', default: false, describe: 'keep bundles and logs (paths printed on stderr)' })
-    .option('env', { type: 'string', array: true, describe: 'set a variable for the command in every environment, NAME=VALUE; repeatable (default set: PATH, HOME, the caller\'s LANG/LC_*, TERM, TZ)' })
-    .option('privileged', { type: 'boolean', default: false, describe: 'pods without seccomp and with every capability, like Kubernetes\' privileged: true (default: RuntimeDefault seccomp, containerd\'s capabilities)' })
-    .option('pids', { type: 'string', describe: `most tasks (processes and threads) in each pod; default ${DEFAULT_LIMITS.pids}` })
-    .option('memory', { type: 'string', describe: 'memory limit of each pod, e.g. 512Mi, 2Gi; default 1Gi' })
-    .option('cpus', { type: 'string', describe: `CPU limit of each pod, e.g. 0.5 or 500m; default ${DEFAULT_LIMITS.cpus}` })
     .example('trace-compare uname -r --pod gvisor', 'host vs gVisor')
     .example('trace-compare cat /etc/hostname --pod runc --pod gvisor', 'three-way')
     .example('trace-compare --pod gvisor -- seq --format=%03g 3', 'after --, every argument is the command\'s own')
-    .example('trace-compare sh -c \'ls / | wc -l\' --include ls --include wc', 'commands a shell runs must be in the pods too')
-    .epilogue('Exit codes: 0 compared (the command\'s own exit code is in the report), 2 usage, 4 runtime missing or not root, 5 a runtime failed, 124 timeout, 130 interrupted.')
+    .example('echo hi | trace-compare cat --pod gvisor', 'stdin is read once and replayed to every environment')
+    .epilogue(exitCodesLine('run'))
     .strict()
     .help();
 }
 
-interface RunArgs {
-  pod?: string[];
-  host: boolean;
-  format: ReportFormat;
-  wide: boolean;
-  timeout: number;
-  rootfs?: string;
-  include?: string[];
-  'install-missing': boolean;
-  perf: boolean;
-  'keep-temp': boolean;
-  privileged: boolean;
-  env?: string[];
-  pids?: string;
-  memory?: string;
-  cpus?: string;
-}
 
 async function parseOptions(options: string[]): Promise<RunArgs | null> {
   let helped = false;

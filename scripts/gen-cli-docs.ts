@@ -1,0 +1,27 @@
+// Writes docs/cli.md's generated parts from the tables they describe: the run options (RUN_OPTIONS) and
+// the exit codes (EXIT_CODES). Run `npm run docs` after changing either; test/cli-docs.test.ts fails
+// while the docs are out of step.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runOptionsMarkdown } from '../src/commands/run-options.js';
+import { exitCodesMarkdown } from '../src/errors.js';
+
+export const GENERATED = { 'run-options': runOptionsMarkdown, 'exit-codes': exitCodesMarkdown } as const;
+
+/** `text` with each `<!-- generated:NAME -->...<!-- /generated:NAME -->` block filled anew. */
+export function fillGenerated(text: string): string {
+  let out = text;
+  for (const [name, make] of Object.entries(GENERATED)) {
+    const re = new RegExp(`(<!-- generated:${name} -->\\n)[\\s\\S]*?(<!-- /generated:${name} -->)`);
+    if (!re.test(out)) throw new Error(`docs/cli.md has no <!-- generated:${name} --> block`);
+    out = out.replace(re, (_m, open: string, close: string) => `${open}${make()}${close}`);
+  }
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/cli.md');
+  writeFileSync(file, fillGenerated(readFileSync(file, 'utf8')));
+}

@@ -1,0 +1,78 @@
+// Every option of `trace-compare run`, declared once (vitest's cli-config is the model): this table drives
+// the yargs parser, the splitting of our options from the command's own (run-args.ts), the parsed type
+// RunArgs, `--help`, and the options table of docs/cli.md (scripts/gen-cli-docs.ts; a test keeps it in step).
+
+import { REPORT_FORMATS } from '../format.js';
+
+/** `value`: how docs name the option's value (`--pod NAME`). */
+interface OptionBase { describe: string; value?: string }
+type OptionSpec =
+  | (OptionBase & { type: 'boolean'; default: boolean })
+  | (OptionBase & { type: 'number'; default: number })
+  | (OptionBase & { type: 'string'; array?: false; choices?: readonly string[]; default?: string })
+  | (OptionBase & { type: 'string'; array: true });
+
+export const RUN_OPTIONS = {
+  pod: {
+    type: 'string', array: true, value: 'NAME',
+    describe: 'add an environment: runc, gvisor (handler runsc), crun, or NAME=HANDLER; repeatable. Default (as root): runc and gvisor',
+  },
+  host: { type: 'boolean', default: true, describe: 'also run on the host, as the first environment; --no-host: the pods only' },
+  format: { type: 'string', value: 'FORMAT', choices: REPORT_FORMATS, default: 'table', describe: 'output format: table, markdown or json' },
+  wide: { type: 'boolean', default: false, describe: 'table: one line per row however wide (default: fits 100 columns)' },
+  timeout: {
+    type: 'number', default: 60, value: 'S',
+    describe: 'seconds the whole run may take (environments and kernel-release probe; at most 2147483); then everything is torn down, exit 124',
+  },
+  env: {
+    type: 'string', array: true, value: 'NAME=VALUE',
+    describe: 'set a variable for the command in every environment, NAME=VALUE; repeatable (the default set: PATH, HOME, the caller\'s LANG/LC_*, TERM, TZ)',
+  },
+  rootfs: { type: 'string', value: 'DIR', describe: 'root filesystem for the pods, used as-is and read-only (default: the host\'s system directories, a generated /etc)' },
+  include: {
+    type: 'string', array: true, value: 'CMD',
+    describe: 'also copy this host command (and what it needs) into the pods; only for commands outside /usr, /bin, /sbin, /lib*; repeatable',
+  },
+  privileged: {
+    type: 'boolean', default: false,
+    describe: 'pods without seccomp and with every capability, like Kubernetes\' privileged: true (default: RuntimeDefault seccomp, containerd\'s capabilities)',
+  },
+  pids: { type: 'string', value: 'N', describe: 'most tasks (processes and threads) in each pod; default 1024' },
+  memory: { type: 'string', value: 'SIZE', describe: 'memory limit of each pod, e.g. 512Mi, 2Gi (swap the same); default 1Gi' },
+  cpus: { type: 'string', value: 'N', describe: 'CPU limit of each pod, e.g. 0.5 or 500m; default 1' },
+  'install-missing': { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' },
+  perf: { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf; --no-perf: do not (hostKernelCalls and hostKernel become null)' },
+  'keep-temp': { type: 'boolean', default: false, describe: 'keep bundles and logs (their paths are printed on stderr)' },
+} as const satisfies Record<string, OptionSpec>;
+
+type Specs = typeof RUN_OPTIONS;
+type ValueOf<S> = S extends { type: 'boolean' } ? boolean
+  : S extends { type: 'number' } ? number
+    : S extends { array: true } ? string[]
+      : S extends { choices: readonly (infer C)[] } ? C
+        : string;
+type WithDefault = { [K in keyof Specs]: Specs[K] extends { default: unknown } ? K : never }[keyof Specs];
+
+/** The parsed options: what has a default is always set, the rest may be absent. */
+export type RunArgs = { [K in WithDefault]: ValueOf<Specs[K]> } & { [K in Exclude<keyof Specs, WithDefault>]?: ValueOf<Specs[K]> };
+
+/** The flags as written on the command line, and whether each takes a value (`--no-X` for booleans on by default). */
+export function runFlags(): Map<string, boolean> {
+  const flags = new Map<string, boolean>([['--help', false], ['-h', false]]);
+  for (const [name, spec] of Object.entries(RUN_OPTIONS) as [string, OptionSpec][]) {
+    flags.set(`--${name}`, spec.type !== 'boolean');
+    if (spec.type === 'boolean' && spec.default) flags.set(`--no-${name}`, false);
+  }
+  return flags;
+}
+
+/** docs/cli.md's options table, generated from RUN_OPTIONS. */
+export function runOptionsMarkdown(): string {
+  const rows = (Object.entries(RUN_OPTIONS) as [string, OptionSpec][]).map(([name, spec]) => {
+    const flag = spec.type === 'boolean' && spec.default ? `--no-${name}` : `--${name}`;
+    const value = spec.type === 'boolean' ? '' : ` ${spec.value ?? name.toUpperCase()}`;
+    const def = 'default' in spec && spec.type !== 'boolean' ? ` (default: ${spec.default})` : '';
+    return `| \`${flag}${value}\` | ${spec.describe.replace(/\|/g, '\\|')}${def} |`;
+  });
+  return ['| option | meaning |', '| --- | --- |', ...rows].join('\n') + '\n';
+}
