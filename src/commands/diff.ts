@@ -5,11 +5,11 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { Diagnostics, newTally, tally } from '../diagnostics.js';
-import { ReleaseFromOutput } from '../release.js';
 import { checkStdinOnce, openInputs, type OpenedInput } from '../input.js';
 import { UserError, ExitCode } from '../errors.js';
-import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport, type HostKernelSummary, type RuntimeName } from '../compare.js';
-import { attributeHostKernel } from '../attribution.js';
+import type { Comparison, EnvironmentReport, RuntimeName } from '../compare.js';
+import { measureEnvironment } from '../measure.js';
+import type { TraceEvent } from '../../parsers/events.js';
 import { renderComparison } from '../report/comparison-report.js';
 import type { ReportFormat } from '../format.js';
 import { writeOut } from '../output.js';
@@ -52,62 +52,28 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
     );
   }
   const runtime = RUNTIME_OF_LABEL[label] ?? (workload[0]?.format === 'runsc' ? 'runsc' : null);
-  const counter = new WorkloadCounter();
-  let command: string[] = [];
-  let entered: Map<string, number> | null = null;
-  let hostKernel: HostKernelSummary | null = null;
-
-  // `uname -r` traced without -v: the release is not in uname's struct, but its output is in the trace.
-  const printed = new ReleaseFromOutput();
-  if (workload[0]) {
-    const t = newTally();
-    for await (const e of diag.watch(workload[0].events)) {
-      counter.add(e);
-      printed.add(e);
+  const t = newTally();
+  async function* counted(events: AsyncIterable<TraceEvent>): AsyncGenerator<TraceEvent> {
+    for await (const e of diag.watch(events)) {
       tally(t, e);
-      if (command.length === 0 && e.kind === 'syscall' && e.name === 'execve') command = execPath(e.args);
-    }
-    if (t.syscalls === 0) diag.noSyscallIn(workload[0].file, t, workload[0].format);
-  }
-  if (perf[0] && workload[0]) {
-    // Both views of one run: attribute perf's processes as the live run does.
-    const view = await attributeHostKernel(diag.watch(perf[0].events), { runtime: runtime ?? 'host', command, ...(workload[0].format === 'strace' ? { tracedBy: 'strace' } : {}) });
-    ({ entered, hostKernel } = fromHostKernelView(view));
-  } else if (perf[0]) {
-    // perf output alone is itself the host kernel's view: each call either entered the kernel or did not.
-    entered = new Map();
-    for await (const e of diag.watch(perf[0].events)) {
-      counter.add(e);
-      if (e.kind === 'syscall' && e.enteredKernel) entered.set(e.name, (entered.get(e.name) ?? 0) + 1);
+      yield e;
     }
   }
-  const syscalls = counter.result(entered);
-  const fromOutput = counter.kernelRelease === null ? printed.release : null;
-  const kernelRelease = counter.kernelRelease ?? fromOutput;
-  // 'output' (read from what `uname` printed) is the value src/compare.ts's type is to allow; until it does,
-  // the cast keeps this compiling (the union overlaps, so the assertion is allowed).
-  const source: 'workload' | 'output' | null = counter.kernelRelease !== null ? 'workload' : fromOutput !== null ? 'output' : null;
-  return {
+  const { fields, counter } = await measureEnvironment({
     name: label,
     runtime,
+    workload: workload[0] ? { events: counted(workload[0].events), format: workload[0].format === 'runsc' ? 'runsc' : 'strace' } : null,
+    perf: perf[0] ? diag.watch(perf[0].events) : null,
+    command: null,
+  });
+  if (workload[0] && t.syscalls === 0) diag.noSyscallIn(workload[0].file, t, workload[0].format);
+  return {
+    ...fields,
     sources: inputs.map((i) => i.file),
-    kernelRelease,
-    kernelReleaseSource: source,
     exitCode: counter.exitCode,
     ...(counter.killedBy !== null ? { ended: `killed by ${counter.killedBy}` } : {}),
     stdout: null,
-    syscalls,
-    totals: totalsOf(syscalls, entered !== null),
-    hostKernel,
-    unparsed: counter.unparsed,
-    detail: counter.detail(),
   };
-}
-
-/** The program a strace execve started: its first argument, as the basename attribution matches on. */
-function execPath(args: string): string[] {
-  const m = /^"((?:[^"\\]|\\.)*)"/.exec(args);
-  return m?.[1] ? [m[1]] : [];
 }
 
 export async function runDiff(args: string[], format: ReportFormat, diag: Diagnostics): Promise<void> {

@@ -3,9 +3,8 @@
 
 import yargs, { type Argv } from 'yargs';
 import { ExitCode, UserError, exitCodesLine } from '../errors.js';
-import type { ReportFormat } from '../format.js';
 import { Diagnostics } from '../diagnostics.js';
-import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport } from '../compare.js';
+import type { WorkloadCounter, Comparison, EnvironmentReport } from '../compare.js';
 import { renderComparison } from '../report/comparison-report.js';
 import { writeOut } from '../output.js';
 import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
@@ -15,13 +14,12 @@ import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
-import { attributeHostKernel } from '../attribution.js';
-import { parseStraceFiles } from '../../parsers/strace.js';
+import { measureEnvironment } from '../measure.js';
+import { parseStraceFiles } from '../../parsers/strace-ff.js';
 import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
 import { parsePerfTrace } from '../../parsers/perf-trace.js';
 import { createReadStream } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import type { TraceEvent } from '../events.js';
 
 export { splitRunArgs } from './run-args.js';
 import { RUN_OPTIONS, type RunArgs } from './run-options.js';
@@ -201,29 +199,21 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
 }
 
 async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, signal: AbortSignal, kept: boolean, deadline: number, tracePerf: boolean): Promise<EnvironmentReport> {
-  const counter = new WorkloadCounter();
   const files = o.workloadTrace.files;
-  const workload: AsyncIterable<TraceEvent> =
-    o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files);
-  for await (const e of diag.watch(workload)) counter.add(e);
+  const perfFile = o.hostTrace?.file;
+  const { fields, counter } = await measureEnvironment({
+    name: o.env.name,
+    runtime: o.env.runtime,
+    workload: {
+      events: diag.watch(o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files)),
+      format: o.workloadTrace.format,
+    },
+    perf: perfFile ? diag.watch(parsePerfTrace(createReadStream(perfFile), { file: perfFile })) : null,
+    command,
+    ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
+  });
 
-  let hostKernel: EnvironmentReport['hostKernel'] = null;
-  let entered: Map<string, number> | null = null;
-  if (o.hostTrace) {
-    const file = o.hostTrace.file;
-    const perfEvents = diag.watch(parsePerfTrace(createReadStream(file), { file }));
-    const view = await attributeHostKernel(perfEvents, {
-      runtime: o.env.runtime,
-      command,
-      ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
-      // Host and runc/crun run the command under strace: the workload is the process strace started.
-      ...(o.workloadTrace.format === 'strace' ? { tracedBy: 'strace' } : {}),
-    });
-    ({ entered, hostKernel } = fromHostKernelView(view));
-  }
-
-  let kernelRelease = counter.kernelRelease;
-  let kernelReleaseSource: EnvironmentReport['kernelReleaseSource'] = kernelRelease === null ? null : 'workload';
+  let { kernelRelease, kernelReleaseSource } = fields;
   // No probe after a timeout (a hung runtime would hang it too) or when the run's time is spent.
   const left = Math.min(60_000, deadline - Date.now());
   if (kernelRelease === null && !signal.aborted && o.runtimeError === null && !o.timedOut && left >= 1000) {
@@ -231,8 +221,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
     kernelReleaseSource = kernelRelease === null ? null : 'probe';
   }
 
-  const syscalls = counter.result(entered);
-  const incomplete = await incompleteReasons(o, counter, hostKernel, tracePerf);
+  const incomplete = await incompleteReasons(o, counter, fields.hostKernel, tracePerf);
   const ended = o.interrupted
     ? 'interrupted'
     : o.timedOut
@@ -246,22 +235,17 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
             ? `killed by ${counter.killedBy}`
             : undefined;
   return {
-    name: o.env.name,
-    runtime: o.env.runtime,
-    // Trace files are removed after the report unless kept: then their paths are worth printing.
-    sources: kept ? [...files, ...(o.hostTrace ? [o.hostTrace.file] : [])] : [],
+    ...fields,
     kernelRelease,
     kernelReleaseSource,
-    // A runtime that failed before the command started gives its own status, not the command's.
-    exitCode: o.runtimeError !== null ? null : o.exitCode,
+    // Trace files are removed after the report unless kept: then their paths are worth printing.
+    sources: kept ? [...files, ...(perfFile ? [perfFile] : [])] : [],
+    // A runtime that failed before the command started gives its own status, and a run cut short by a
+    // timeout or a signal has none: reported the same way in every environment.
+    exitCode: o.runtimeError !== null || o.timedOut || o.interrupted ? null : o.exitCode,
     ...(ended !== undefined ? { ended } : {}),
     stdout: o.stdout,
     stderr: o.stderr,
-    syscalls,
-    totals: totalsOf(syscalls, entered !== null),
-    hostKernel,
-    unparsed: counter.unparsed,
-    detail: counter.detail(),
     outputBytes: o.outputBytes,
     ...(o.confinement ? { confinement: o.confinement } : {}),
     ...(incomplete.length ? { incomplete } : {}),
