@@ -24,7 +24,7 @@
 
 import type { Readable } from 'node:stream';
 import { readLines, DEFAULT_MAX_LINE } from './lines.js';
-import type { MessageEvent, SyscallEvent, SyscallResult, TraceEvent, UnparsedEvent } from '../src/events.js';
+import { unparsedReason, type MessageEvent, type PendingCall, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedEvent } from './events.js';
 
 export interface PerfTraceOptions {
   /** Name of the input, for event origins and messages. */
@@ -42,14 +42,6 @@ const COMPLETE = /^(\w+)\((.*)\)\s*=(?: (.*))?$/;
 const TRACEPOINT = /^([\w-]+:[\w-]+)(?:\(.*\)|\s.*)?$/;
 const PAGEFAULT = /^(?:maj|min)fault \[/;
 const LOST = /^LOST (\d+) events!$/;
-
-interface Pending {
-  name: string;
-  args: string;
-  line: number;
-  timestamp?: string;
-  comm?: string;
-}
 
 /** Parses perf's result text: `0`, `-1 ENOENT (No such file...)`, `4023 (uname)`, `?`, or nothing. */
 export function parsePerfResult(text: string): SyscallResult {
@@ -73,7 +65,7 @@ export async function* parsePerfTrace(
   opts: PerfTraceOptions,
 ): AsyncGenerator<TraceEvent> {
   const file = opts.file;
-  const pending = new Map<number | null, Pending>();
+  const pending = new Map<number | null, PendingCall>();
 
   const flush = (key: number | null): SyscallEvent | null => {
     const p = pending.get(key);
@@ -85,11 +77,12 @@ export async function* parsePerfTrace(
     };
   };
 
-  for await (const ln of readLines(input, opts.maxLine ?? DEFAULT_MAX_LINE)) {
+  const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
+  for await (const ln of readLines(input, maxLine)) {
     if (ln.tooLong) {
       const u: UnparsedEvent = {
         kind: 'unparsed', file, line: ln.lineNo, pid: null, text: ln.text,
-        reason: 'line longer than the limit', truncated: true, length: ln.length,
+        code: 'LINE_TOO_LONG', reason: unparsedReason('LINE_TOO_LONG', maxLine), truncated: true, length: ln.length,
       };
       yield u;
       continue;
@@ -102,7 +95,7 @@ export async function* parsePerfTrace(
     }
     const head = HEAD.exec(text);
     if (!head) {
-      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text, reason: 'expected a perf trace line: "TS (DUR ms): comm/tid call"' };
+      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text, code: 'PERF_BAD_LINE', reason: unparsedReason('PERF_BAD_LINE') };
       continue;
     }
     const ts = head[1] === '?' ? undefined : head[1]!;
@@ -164,7 +157,7 @@ export async function* parsePerfTrace(
       yield m;
       continue;
     }
-    yield { kind: 'unparsed', ...base, text, reason: 'expected a syscall, a "[continued]" exit or a tracepoint after comm/tid' };
+    yield { kind: 'unparsed', ...base, text, code: 'PERF_BAD_BODY', reason: unparsedReason('PERF_BAD_BODY') };
   }
   // Entries whose exit never came: the thread died inside the call, or the trace was cut.
   for (const key of [...pending.keys()]) {

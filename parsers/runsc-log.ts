@@ -20,8 +20,8 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { readLines, DEFAULT_MAX_LINE } from './lines.js';
-import { UserError, ExitCode } from '../src/errors.js';
-import type { SyscallEvent, SyscallResult, TraceEvent } from '../src/events.js';
+import { ParseError } from './errors.js';
+import { unparsedReason, type PendingCall, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedCode, type UnparsedEvent } from './events.js';
 
 export interface RunscLogOptions {
   file: string;
@@ -103,37 +103,35 @@ function mergeArgs(enter: string, exit: string): string {
   return x.map((a, i) => (a === '...' ? e[i]! : a)).join(', ');
 }
 
-interface Pending {
-  name: string;
-  args: string;
-  line: number;
-  timestamp: string;
-  comm: string;
-  seq: number;
-}
+/** An entry, and how many strace lines had been seen at it. */
+type Entry = PendingCall & { seq: number };
 
 export async function* parseRunscLog(
   input: AsyncIterable<Buffer | string> | Readable,
   opts: RunscLogOptions,
 ): AsyncGenerator<TraceEvent> {
   const file = opts.file;
-  const pending = new Map<number, Pending>();
+  const pending = new Map<number, Entry>();
   let seq = 0; // strace lines seen: an E/X pair with other strace lines between them was split
 
-  const unfinished = (tid: number, p: Pending): SyscallEvent => ({
+  const unfinished = (tid: number, p: Entry): SyscallEvent => ({
     kind: 'syscall', source: 'runsc', file, line: p.line, pid: tid, comm: p.comm, timestamp: p.timestamp,
     name: p.name, args: p.args, result: null,
   });
 
-  for await (const ln of readLines(input, opts.maxLine ?? DEFAULT_MAX_LINE)) {
+  const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
+  const bad = (code: UnparsedCode, line: number, text: string, more?: Pick<UnparsedEvent, 'pid' | 'comm' | 'timestamp'>): UnparsedEvent =>
+    ({ kind: 'unparsed', file, line, pid: null, ...more, text, code, reason: unparsedReason(code) });
+
+  for await (const ln of readLines(input, maxLine)) {
     if (ln.tooLong) {
-      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text: ln.text, reason: 'line longer than the limit', truncated: true, length: ln.length };
+      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text: ln.text, code: 'LINE_TOO_LONG', reason: unparsedReason('LINE_TOO_LONG', maxLine), truncated: true, length: ln.length };
       continue;
     }
     const g = GLOG.exec(ln.text);
     if (!g) {
       if (ln.text.trim() === '') continue;
-      yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, text: ln.text, reason: 'expected a runsc debug-log line "I1125 14:48:48.044429 1981 file.go:N] ..."' };
+      yield bad('RUNSC_BAD_LINE', ln.lineNo, ln.text);
       continue;
     }
     const timestamp = g[3]!;
@@ -141,7 +139,7 @@ export async function* parseRunscLog(
     const s = g[5]!.startsWith('strace.go:') ? STRACE.exec(msg) : null;
     if (!s) {
       if (g[5]!.startsWith('strace.go:')) {
-        yield { kind: 'unparsed', file, line: ln.lineNo, pid: null, timestamp, text: ln.text, reason: 'expected "[tgid: tid] comm E|X name(args"' };
+        yield bad('RUNSC_BAD_STRACE_LINE', ln.lineNo, ln.text, { pid: null, timestamp });
       } else {
         const end = APP_EXIT.exec(msg);
         if (end && end[1] !== undefined) {
@@ -162,7 +160,7 @@ export async function* parseRunscLog(
     const rest = s[6]!;
     if (s[4] === 'E') {
       if (!rest.endsWith(')')) {
-        yield { kind: 'unparsed', file, line: ln.lineNo, pid: tid, comm, timestamp, text: ln.text, reason: 'syscall entry without closing ")"' };
+        yield bad('RUNSC_UNTERMINATED_ENTRY', ln.lineNo, ln.text, { pid: tid, comm, timestamp });
         continue;
       }
       const old = pending.get(tid);
@@ -172,7 +170,7 @@ export async function* parseRunscLog(
     }
     const tail = EXIT_TAIL.exec(rest);
     if (!tail) {
-      yield { kind: 'unparsed', file, line: ln.lineNo, pid: tid, comm, timestamp, text: ln.text, reason: 'syscall exit without "= value (duration)"' };
+      yield bad('RUNSC_BAD_EXIT', ln.lineNo, ln.text, { pid: tid, comm, timestamp });
       continue;
     }
     const exitArgs = rest.slice(0, tail.index);
@@ -213,11 +211,13 @@ export async function runscBootLogs(dir: string): Promise<string[]> {
   try {
     names = await readdir(dir);
   } catch (e) {
-    throw new UserError(`cannot read runsc debug-log directory ${dir}: ${(e as Error).message}`, ExitCode.Usage);
+    throw new ParseError('RUNSC_LOG_DIR_UNREADABLE', `cannot read runsc debug-log directory ${dir}: ${(e as Error).message}`, { file: dir }, { cause: e });
   }
   const boots = names.filter((n) => n.endsWith('.boot.txt')).sort();
   if (boots.length === 0) {
-    throw new UserError(`no runsc boot log (*.boot.txt) in ${dir}`, ExitCode.Usage, 'run runsc with --strace --debug-log=DIR/ (trailing slash: one file per command)');
+    throw new ParseError('RUNSC_NO_BOOT_LOG', `no runsc boot log (*.boot.txt) in ${dir}`, {
+      file: dir, hint: 'run runsc with --strace --debug-log=DIR/ (trailing slash: one file per command)',
+    });
   }
   return boots.map((n) => join(dir, n));
 }

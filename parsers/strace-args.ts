@@ -9,6 +9,8 @@
 // `1</dev/null<char 1:3>>`, NULL, `&name`, value-result changes `[128 => 16]`, `a -> b`.
 // Nesting is bounded (MAX_DEPTH): the parser recurses per level, and a crafted line must not overflow the stack.
 
+import { decodeLiteral } from './strace-scan.js';
+
 /** One node. Every number-like node keeps its exact text; `value` is a JS number (may round past 2^53). */
 export type ArgNode =
   | StringNode
@@ -375,13 +377,13 @@ class Parser {
     if (depth !== 0 || j >= this.s.length) return fail();
     const inner = this.s.slice(this.i + 1, j);
     this.i = j + 1;
-    const fd: FdNode = { kind: 'fd', fd: node, decoration: unescape(inner) };
+    const fd: FdNode = { kind: 'fd', fd: node, decoration: bytesOf(inner) };
     const sock = /^([A-Za-z][A-Za-z0-9_-]*):\[(.*)\]$/.exec(inner);
     if (sock) {
       fd.resource = { type: sock[1]!, detail: sock[2]! };
     } else {
       const dev = /^(.*)<((?:char|block) [^<>]*)>$/.exec(inner);
-      fd.path = unescape(dev ? dev[1]! : inner);
+      fd.path = bytesOf(dev ? dev[1]! : inner);
       if (dev) fd.device = dev[2]!;
     }
     return fd;
@@ -392,7 +394,7 @@ class Parser {
     let j = start;
     for (; j < this.s.length && this.s[j] !== '"'; j++) if (this.s[j] === '\\') j++;
     if (j >= this.s.length) return fail();
-    const value = unescape(this.s.slice(start, j));
+    const value = bytesOf(this.s.slice(start, j));
     this.i = j + 1;
     let truncated = false;
     if (this.s.startsWith('...', this.i)) {
@@ -458,37 +460,9 @@ function numberNode(text: string): NumberNode | HexNode {
   return { kind: 'number', text, value: neg ? -v : v };
 }
 
-const SIMPLE_ESCAPES: Record<string, string> = {
-  n: '\n', t: '\t', r: '\r', v: '\v', f: '\f', a: '\x07', b: '\b', e: '\x1b', '\\': '\\', '"': '"', "'": "'",
-};
-
-/** Decodes strace's C-style escapes: `\n \t \\ \" \xNN` and octal `\NNN`. */
-export function unescape(s: string): string {
-  if (!s.includes('\\')) return s;
-  let out = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c !== '\\' || i + 1 >= s.length) {
-      out += c;
-      continue;
-    }
-    const n = s[i + 1]!;
-    if (n === 'x' && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 2, i + 4))) {
-      out += String.fromCharCode(Number.parseInt(s.slice(i + 2, i + 4), 16));
-      i += 3;
-    } else if (n >= '0' && n <= '7') {
-      const m = /^[0-7]{1,3}/.exec(s.slice(i + 1))![0];
-      out += String.fromCharCode(Number.parseInt(m, 8) & 0xff);
-      i += m.length;
-    } else if (n in SIMPLE_ESCAPES) {
-      out += SIMPLE_ESCAPES[n];
-      i++;
-    } else {
-      out += n;
-      i++;
-    }
-  }
-  return out;
+/** A string node's value: the literal's bytes, one char per byte (strace-scan's one literal decoder). */
+function bytesOf(s: string): string {
+  return decodeLiteral(s, 0, s.length, 'latin1');
 }
 
 /** Prints a node back in strace's syntax (strings re-escaped); useful for display and tests. */

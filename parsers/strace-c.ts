@@ -13,8 +13,7 @@
 // `traceLinesBeforeTable` (streaming) separate the two.
 
 import { createReadStream } from 'node:fs';
-import { ParseError } from '../src/errors.js';
-import type { Summary, SummaryRow } from '../src/summary.js';
+import { ParseError } from './errors.js';
 import { readLines, type Line } from './lines.js';
 
 export type StraceColumn =
@@ -27,13 +26,23 @@ export type StraceColumn =
   | 'minSeconds'
   | 'maxSeconds';
 
-/** A table row: the summary fields plus -U's `shortest` / `longest` when shown. */
-export interface StraceSummaryRow extends SummaryRow {
+/**
+ * A table row as strace printed it; absent columns are absent fields. Shaped as src/summary.ts's SummaryRow
+ * (which adopts these rows as they are) plus -U's `shortest` / `longest`, so the parsers need no type of
+ * the report side.
+ */
+export interface StraceSummaryRow {
+  syscall: string;
+  calls: number;
+  errors: number;
+  seconds?: number;
+  usecsPerCall?: number;
+  percentTime?: number;
   minSeconds?: number;
   maxSeconds?: number;
 }
 
-export interface StraceSummary extends Summary {
+export interface StraceSummary {
   syscalls: StraceSummaryRow[];
   total: StraceSummaryRow;
   /** The columns in the order strace printed them. */
@@ -93,7 +102,7 @@ export function parseStraceSummaryTable(text: string, file = '<summary>', firstL
     }
   }
   if (start < 0) {
-    throw new ParseError('UNKNOWN_FORMAT', file, firstLine, 1, 'a strace -c table header (`% time     seconds ...`)');
+    throw ParseError.at('UNKNOWN_FORMAT', file, firstLine, 1, 'a strace -c table header (`% time     seconds ...`)');
   }
   const columns = headerColumns(lines[start]!)!;
   const extents = ruleExtents(lines[start + 1]!);
@@ -104,24 +113,28 @@ export function parseStraceSummaryTable(text: string, file = '<summary>', firstL
     if (isRule(line, columns.length)) {
       const totalLine = lines[i + 1];
       if (totalLine === undefined || totalLine.trim() === '') {
-        throw new ParseError('UNTERMINATED', file, at + 1, 1, 'the `total` row after the closing rule');
+        throw ParseError.at('UNTERMINATED', file, at + 1, 1, 'the `total` row after the closing rule');
       }
       const total = parseRow(totalLine, columns, extents, file, at + 1);
       if (total.syscall !== 'total') {
-        throw new ParseError('UNEXPECTED_TOKEN', file, at + 1, 1, 'the `total` row');
+        throw ParseError.at('UNEXPECTED_TOKEN', file, at + 1, 1, 'the `total` row');
       }
       return { syscalls, total, columns };
     }
     syscalls.push(parseRow(line, columns, extents, file, at));
   }
-  throw new ParseError('UNTERMINATED', file, firstLine + lines.length - 1, 1, 'the closing `----` rule and `total` row');
+  throw ParseError.at('UNTERMINATED', file, firstLine + lines.length - 1, 1, 'the closing `----` rule and `total` row');
 }
 
-/** [start, end) of each run of dashes. */
-function ruleExtents(rule: string): Array<[number, number]> {
+/** [start, end) of each run of dashes in a rule: strace pads every cell to its column's rule. */
+export function ruleExtents(rule: string): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  const re = /-+/g;
-  for (let m = re.exec(rule); m; m = re.exec(rule)) out.push([m.index, m.index + m[0].length]);
+  for (let i = rule.indexOf('-'); i >= 0; ) {
+    let e = i;
+    while (rule.charCodeAt(e) === 0x2d) e++;
+    out.push([i, e]);
+    i = rule.indexOf('-', e);
+  }
   return out;
 }
 
@@ -139,7 +152,7 @@ function parseRow(
     const cell = line.slice(s, i === columns.length - 1 ? undefined : e).trim();
     if (col === 'syscall') {
       if (!/^[A-Za-z_][\w]*$/.test(cell)) {
-        throw new ParseError('UNEXPECTED_TOKEN', file, lineNo, s + 1, 'a syscall name');
+        throw ParseError.at('UNEXPECTED_TOKEN', file, lineNo, s + 1, 'a syscall name');
       }
       row.syscall = cell;
       return;
@@ -148,7 +161,7 @@ function parseRow(
     if (cell === '' && col === 'errors') return;
     const isInt = col === 'calls' || col === 'errors' || col === 'usecsPerCall';
     if (!(isInt ? /^\d+$/ : /^\d+(?:\.\d+)?$/).test(cell)) {
-      throw new ParseError('UNEXPECTED_TOKEN', file, lineNo, s + 1, `a number in the ${col} column`);
+      throw ParseError.at('UNEXPECTED_TOKEN', file, lineNo, s + 1, `a number in the ${col} column`);
     }
     row[col] = Number(cell);
   });
@@ -237,6 +250,6 @@ export async function parseStraceSummaryFile(path: string): Promise<StraceSummar
   for await (const _ of traceLinesBeforeTable(lines, (t) => (last = t), path)) {
     // Trace lines are not needed here.
   }
-  if (last === null) throw new ParseError('UNKNOWN_FORMAT', path, 1, 1, 'a strace -c table');
+  if (last === null) throw ParseError.at('UNKNOWN_FORMAT', path, 1, 1, 'a strace -c table');
   return last;
 }

@@ -1,11 +1,16 @@
-// One pass over strace text: turns a line (or a run of joined lines, or a whole trace flattened onto
+// The general strace line parser: turns one line (or a run of joined lines, or a whole trace flattened onto
 // one line) into items in order. No state between calls: parsers/strace.ts pairs `<unfinished ...>`
 // with `<... resumed>`, attaches `-k` stacks and joins lines that a program's output or a strace
-// message broke apart. Char-code scanning only: no backtracking regexes on the hot path.
+// message broke apart. Char-code scanning only (strace-scan.ts): no backtracking regexes on the hot path.
 
 import { headerColumns } from './strace-c.js';
 import { pastedCommand } from './strace-command.js';
-import type { SyscallResult } from '../src/events.js';
+import type { SyscallResult, UnparsedCode } from './events.js';
+import {
+  COMMA, COLON, DOT, EQ, GT, LBRACE, LBRACK, LPAREN, LT, MINUS, NL, PLUS, QUOTE, RBRACE, RBRACK, RPAREN, SLASH, SP, STAR, TAB,
+  angleEnd, decodeLiteral, digitsEnd, durationEnd, durationOut, groupEnd, isAlnum, isDigit, isNameChar, isSpace,
+  skipSpaces, stringEnd, timestampEnd,
+} from './strace-scan.js';
 
 /** What precedes the body of a strace line: `pid<comm> timestamp [nr] [ip] `. */
 export interface Prefix {
@@ -30,97 +35,14 @@ export type Item =
   | { t: 'stack'; frame: string; at: number }
   /** A shell prompt running strace, pasted with its trace: `user@host:~$ strace ls`. */
   | { t: 'command'; text: string; prompt: string; argv: string[]; command: string[]; at: number }
-  | { t: 'unparsed'; text: string; reason: string; at: number }
+  | { t: 'unparsed'; text: string; code: UnparsedCode; at: number }
   /** The call starting at `at` needs the next line(s): a program's output or a message broke it. */
   | { t: 'incomplete'; at: number; mode: 'output' | 'interrupted' };
 
-export const EXPECTED = 'expected a syscall, signal, exit or strace message';
-
-const SP = 0x20, LPAREN = 0x28, RPAREN = 0x29, LBRACK = 0x5b, RBRACK = 0x5d, LBRACE = 0x7b, RBRACE = 0x7d;
-const QUOTE = 0x22, BSLASH = 0x5c, LT = 0x3c, GT = 0x3e, SLASH = 0x2f, STAR = 0x2a, COMMA = 0x2c;
-const DOT = 0x2e, COLON = 0x3a, EQ = 0x3d, NL = 0x0a, TAB = 0x09, MINUS = 0x2d, PLUS = 0x2b, QMARK = 0x3f;
-
-const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-const isNameChar = (c: number): boolean =>
-  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x5f || c === QMARK;
-const isAlnum = (c: number): boolean =>
-  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || isDigit(c) || c === 0x5f;
-const isSpace = (c: number): boolean => c === SP || c === TAB || c === NL;
-
-function skipSpaces(s: string, i: number): number {
-  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-  return i;
-}
-
-function digitsEnd(s: string, i: number): number {
-  while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-  return i;
-}
-
-/** End of a `"..."` literal starting at i (the quote), past the closing quote; -1 if unterminated. */
-function stringEnd(s: string, i: number): number {
-  // indexOf is native and fast; a quote preceded by an odd run of backslashes is escaped.
-  for (let q = s.indexOf('"', i + 1); q >= 0; q = s.indexOf('"', q + 1)) {
-    let b = q - 1;
-    while (b > i && s.charCodeAt(b) === BSLASH) b--;
-    if (((q - 1 - b) & 1) === 0) return q + 1;
-  }
-  return -1;
-}
 
 /** Characters scanCall must look at; everything else is skipped with one table lookup. */
 const SPECIAL = new Uint8Array(128);
 for (const c of '"()[]{}</,s') SPECIAL[c.charCodeAt(0)] = 1;
-
-/** End of a `<...>` decoration starting at i (`3</etc/passwd>`, `<TCP:[a->b]>`), or -1. */
-function angleEnd(s: string, i: number): number {
-  // -yy nests: a device's path carries its own `<char 1:3>`, as in `1</dev/null<char 1:3>>`.
-  let sq = 0;
-  let depth = 1;
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === LBRACK) sq++;
-    else if (c === RBRACK) { if (sq > 0) sq--; }
-    else if (c === LT && sq === 0) depth++;
-    else if (c === GT && sq === 0) { if (--depth === 0) return j + 1; }
-    else if (c === NL) return -1;
-  }
-  return -1;
-}
-
-/** End of a balanced group starting at an opening bracket, honouring strings and comments; -1 if open. */
-function groupEnd(s: string, i: number): number {
-  let depth = 0;
-  for (let j = i; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === QUOTE) { const e = stringEnd(s, j); if (e < 0) return -1; j = e - 1; }
-    else if (c === LPAREN || c === LBRACK || c === LBRACE) depth++;
-    else if (c === RPAREN || c === RBRACK || c === RBRACE) { depth--; if (depth === 0) return j + 1; }
-    else if (c === SLASH && s.charCodeAt(j + 1) === STAR) { const e = s.indexOf('*/', j + 2); if (e < 0) return -1; j = e + 1; }
-  }
-  return -1;
-}
-
-/** Timestamp at i: `14:48:47`, `14:48:47.123456`, `1700000000.123456`, `0.000123`. Returns its end or -1. */
-function timestampEnd(s: string, i: number): number {
-  let j = digitsEnd(s, i);
-  if (j === i) return -1;
-  const c = s.charCodeAt(j);
-  if (c === COLON) {
-    for (let k = 0; k < 2; k++) {
-      if (s.charCodeAt(j) !== COLON) return -1;
-      const e = digitsEnd(s, j + 1);
-      if (e !== j + 3) return -1;
-      j = e;
-    }
-    if (s.charCodeAt(j) === DOT) { const e = digitsEnd(s, j + 1); if (e === j + 1) return -1; j = e; }
-  } else if (c === DOT) {
-    const e = digitsEnd(s, j + 1);
-    if (e === j + 1) return -1;
-    j = e;
-  } else return -1;
-  return j < s.length && isSpace(s.charCodeAt(j)) ? j : -1;
-}
 
 /** Parses the line prefix at i. Returns the body position, or -1 when a `[pid` prefix is malformed. */
 function parsePrefix(s: string, i: number, p: Prefix): number {
@@ -182,44 +104,6 @@ function parsePrefix(s: string, i: number, p: Prefix): number {
   return i;
 }
 
-/** Decodes a strace string literal body (escapes `\n`, `\ooo`, `\xNN`...) to text. */
-export function decodeLiteral(s: string, start: number, end: number): string {
-  let plain = true;
-  for (let j = start; j < end; j++) {
-    const c = s.charCodeAt(j);
-    if (c === BSLASH || c > 0x7e) { plain = false; break; }
-  }
-  if (plain) return s.slice(start, end);
-  const bytes: number[] = [];
-  for (let j = start; j < end; j++) {
-    const c = s.charCodeAt(j);
-    if (c !== BSLASH) {
-      if (c < 0x80) bytes.push(c);
-      else for (const b of Buffer.from(s[j]!, 'utf8')) bytes.push(b);
-      continue;
-    }
-    const e = s[++j];
-    switch (e) {
-      case 'n': bytes.push(10); break;
-      case 't': bytes.push(9); break;
-      case 'r': bytes.push(13); break;
-      case 'v': bytes.push(11); break;
-      case 'f': bytes.push(12); break;
-      case 'a': bytes.push(7); break;
-      case 'b': bytes.push(8); break;
-      case 'x': { bytes.push(parseInt(s.slice(j + 1, j + 3), 16) & 0xff); j += 2; break; }
-      default:
-        if (e !== undefined && e >= '0' && e <= '7') {
-          let k = j;
-          while (k < j + 3 && k < end && s[k]! >= '0' && s[k]! <= '7') k++;
-          bytes.push(parseInt(s.slice(j, k), 8) & 0xff);
-          j = k - 1;
-        } else if (e !== undefined) bytes.push(e.charCodeAt(0));
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
-}
-
 /** What a write to the terminal should have printed, from its literal(s). */
 interface Expected { text: string; truncated: boolean }
 
@@ -247,25 +131,6 @@ function matchOutput(s: string, i: number, exp: Expected, final: boolean): numbe
     if (s.charCodeAt(q) === EQ) return k;
   }
   return final ? -1 : 'more';
-}
-
-/** `<0.000012>` at i: its end, or -1. Sets `durationOut`. */
-let durationOut = 0;
-const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-function durationEnd(s: string, i: number): number {
-  // By hand, in one pass: Number(slice) costs more than the rest of the line. All digits as one integer
-  // (exact below 2^53), then one division by an exact power of ten: the same double Number() gives.
-  let k = i + 1;
-  let v = 0;
-  let c = s.charCodeAt(k);
-  while (c >= 0x30 && c <= 0x39) { v = v * 10 + (c - 0x30); c = s.charCodeAt(++k); }
-  if (k === i + 1 || c !== DOT) return -1;
-  const a = k;
-  c = s.charCodeAt(++k);
-  while (c >= 0x30 && c <= 0x39) { v = v * 10 + (c - 0x30); c = s.charCodeAt(++k); }
-  if (k === a + 1 || c !== GT) return -1;
-  durationOut = k - i - 2 <= 15 && k - a - 1 <= 9 ? v / POW10[k - a - 1]! : Number(s.slice(i + 1, k));
-  return k + 1;
 }
 
 /** Scratch outputs of parseResult (one call at a time; avoids an object per line). */
@@ -606,144 +471,6 @@ function parseBody(s: string, i: number, p: Prefix, at: number, out: Item[], fin
   return end;
 }
 
-/** What `fastCall` read from a line; fields are only valid after it returned true. */
-export interface FastCall {
-  pid: number | null;
-  timestamp: string | undefined;
-  name: string;
-  args: string;
-  result: SyscallResult;
-  duration: number | undefined;
-}
-
-/** Characters the fast argument scan must stop at; everything else is skipped with one table lookup. */
-const FAST_SPECIAL = new Uint8Array(128);
-for (const c of '"()[]{}</s') FAST_SPECIAL[c.charCodeAt(0)] = 1;
-
-/**
- * Fast path for the common line: `[pid ]|[[pid N] ][timestamp ]name(args) = value[ ERRNO (msg)][ <dur>]`,
- * one complete call and nothing else. Fills `out` and returns true, or returns false (having allocated
- * nothing worth mentioning) for anything else: the general parser then reads the line. It must agree
- * with parseText wherever it returns true (test/strace-parser.test.ts checks every fixture line both ways).
- */
-export function fastCall(s: string, defaultPid: number | null, out: FastCall): boolean {
-  const n = s.length;
-  let i = 0;
-  while (i < n && s.charCodeAt(i) === SP) i++;
-  let c = s.charCodeAt(i);
-  let pid = defaultPid;
-  if (c === LBRACK) {
-    if (!s.startsWith('[pid', i)) return false;
-    let j = i + 4;
-    while (s.charCodeAt(j) === SP) j++;
-    const d = digitsEnd(s, j);
-    if (d === j || s.charCodeAt(d) !== RBRACK) return false;
-    pid = 0;
-    for (let k = j; k < d; k++) pid = pid * 10 + (s.charCodeAt(k) - 0x30);
-    i = d + 1;
-    while (s.charCodeAt(i) === SP) i++;
-    c = s.charCodeAt(i);
-  } else if (isDigit(c)) {
-    const d = digitsEnd(s, i);
-    if (s.charCodeAt(d) === SP) {
-      pid = 0;
-      for (let k = i; k < d; k++) pid = pid * 10 + (s.charCodeAt(k) - 0x30);
-      i = d + 1;
-      while (s.charCodeAt(i) === SP) i++;
-      c = s.charCodeAt(i);
-    } else if (s.charCodeAt(d) === LT) return false;
-  }
-  let timestamp: string | undefined;
-  if (isDigit(c)) {
-    const e = timestampEnd(s, i);
-    if (e < 0) return false;
-    timestamp = s.slice(i, e);
-    i = e;
-    while (s.charCodeAt(i) === SP) i++;
-  }
-  // The name; `[nr]`/`[ip]` prefixes, `<... resumed>`, signals and exits all fail here.
-  const ns = i;
-  while (i < n && isNameChar(s.charCodeAt(i))) i++;
-  if (i === ns || s.charCodeAt(i) !== LPAREN) return false;
-  const name = s.slice(ns, i);
-  const as = i + 1;
-  // A write to the terminal may have the program's output glued in: the general scan handles it.
-  if ((name === 'write' || name === 'writev') && (s.charCodeAt(as) === 0x31 || s.charCodeAt(as) === 0x32)) return false;
-  let depth = 1;
-  let j = as;
-  for (; j < n; j++) {
-    c = s.charCodeAt(j);
-    if (c >= 128 || FAST_SPECIAL[c] === 0) continue;
-    if (c === QUOTE) {
-      const e = stringEnd(s, j);
-      if (e < 0) return false;
-      j = e - 1;
-    } else if (c === LPAREN || c === LBRACK || c === LBRACE) depth++;
-    else if (c === RPAREN || c === RBRACK || c === RBRACE) {
-      if (--depth === 0) {
-        if (c !== RPAREN) return false;
-        break;
-      }
-    } else if (c === SLASH) {
-      if (s.charCodeAt(j + 1) !== STAR) continue;
-      const e = s.indexOf('*/', j + 2);
-      if (e < 0) return false;
-      j = e + 1;
-    } else if (c === 0x73 /* s */) {
-      // Possibly a `strace: Process N attached` message glued in.
-      if (s.charCodeAt(j + 6) === COLON) return false;
-    } else return false; // `<`: decorations, <unfinished ...>, <detached ...>
-  }
-  if (j >= n) return false;
-  const ae = j;
-  // ` = value`
-  j++;
-  while (s.charCodeAt(j) === SP) j++;
-  if (s.charCodeAt(j) !== EQ || s.charCodeAt(j + 1) !== SP) return false;
-  j += 2;
-  const vs = j;
-  while (j < n) {
-    c = s.charCodeAt(j);
-    if (c === SP || c === LT || c === TAB) break;
-    j++;
-  }
-  if (j === vs || (j < n && c !== SP)) return false;
-  const result: SyscallResult = { value: s.slice(vs, j) };
-  let duration: number | undefined;
-  while (s.charCodeAt(j) === SP) j++;
-  if (j < n && s.charCodeAt(j) === 0x45 /* E */ && isAlnum(s.charCodeAt(j + 1))) {
-    const es = j;
-    while (j < n && isAlnum(s.charCodeAt(j))) j++;
-    result.errno = s.slice(es, j);
-    const m = j;
-    while (s.charCodeAt(j) === SP) j++;
-    if (s.charCodeAt(j) === LPAREN) {
-      const g = groupEnd(s, j);
-      if (g < 0) return false;
-      result.errnoMessage = s.slice(j + 1, g - 1);
-      j = g;
-      while (s.charCodeAt(j) === SP) j++;
-      // The general parser needs a space between the message and a duration.
-      if (j === g && j < n) return false;
-    } else if (j === m && j < n) return false;
-  }
-  if (j < n && s.charCodeAt(j) === LT) {
-    const d = durationEnd(s, j);
-    if (d < 0) return false;
-    duration = durationOut;
-    j = d;
-    while (s.charCodeAt(j) === SP) j++;
-  }
-  if (j < n) return false;
-  out.pid = pid;
-  out.timestamp = timestamp;
-  out.name = name;
-  out.args = s.slice(as, ae);
-  out.result = result;
-  out.duration = duration;
-  return true;
-}
-
 /** Parses one event (prefix and body) at i; pushes its items and returns the end, or -1. */
 function parseEvent(s: string, i: number, out: Item[], final: boolean, defaultPid: number | null): number {
   const p: Prefix = { pid: defaultPid };
@@ -814,11 +541,11 @@ function unknownText(s: string, from: number, to: number, out: Item[]): void {
   const text = s.slice(from, to).trimEnd();
   const cmd = pastedCommand(text);
   if (cmd === null) {
-    out.push({ t: 'unparsed', text, reason: EXPECTED, at: from });
+    out.push({ t: 'unparsed', text, code: 'STRACE_UNRECOGNISED_LINE', at: from });
     return;
   }
   const before = text.slice(0, cmd.at).trimEnd();
-  if (before !== '') out.push({ t: 'unparsed', text: before, reason: EXPECTED, at: from });
+  if (before !== '') out.push({ t: 'unparsed', text: before, code: 'STRACE_UNRECOGNISED_LINE', at: from });
   out.push({ t: 'command', text: text.slice(cmd.at), prompt: cmd.prompt, argv: cmd.argv, command: cmd.command, at: from + cmd.at });
 }
 

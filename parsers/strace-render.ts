@@ -1,7 +1,7 @@
 // Renders an event back as strace text, such that parsing it again gives the same event (line
 // numbers aside). A split call renders as its `<unfinished ...>` and `<... resumed>` lines.
 
-import type { SyscallEvent, SyscallResult, TraceEvent } from '../src/events.js';
+import type { SyscallEvent, SyscallResult, TraceEvent } from './events.js';
 
 function prefix(pid: number | null, comm: string | undefined, timestamp: string | undefined, e?: SyscallEvent): string {
   let s = '';

@@ -1,16 +1,18 @@
-// Streaming strace 6.1 text parser. Memory stays flat: the only state is one held event (a `-k` stack
-// may follow it), the table of `<unfinished ...>` calls per pid, at most one partial call whose line a
-// program's output or a strace message broke, and at most two lines that may open a `-c` table.
-// Speed: most lines are one complete call, read by strace-line's fastCall straight into an event; the
-// rest go through parseText. Lines come in batches, and events leave in batches (parseStraceBatches).
+// The strace parser's state machine, line by line over a stream (strace 6.1 text): memory stays flat. The
+// only state is one held event (a `-k` stack may follow it), the table of `<unfinished ...>` calls per pid,
+// at most one partial call whose line a program's output or a strace message broke, and at most two lines
+// that may open a `-c` table. Speed: most lines are one complete call, read by strace-fast's fastCall
+// straight into an event; the rest go through strace-line's parseText. Lines come in batches, and events
+// leave in batches (parseStraceBatches); parseStrace un-batches them (unbatch.ts). -ff sets: strace-ff.ts.
 
-import { open as openFile, readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { SignalEvent, SyscallEvent, TraceEvent } from '../src/events.js';
+import { unparsedReason, type SignalEvent, type SyscallEvent, type TraceEvent, type UnparsedCode } from './events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
-import { decodeLiteral, fastCall, parseText, type FastCall, type Item, type Prefix } from './strace-line.js';
-import { headerColumns, isRule } from './strace-c.js';
+import { fastCall, type FastCall } from './strace-fast.js';
+import { parseText, type Item, type Prefix } from './strace-line.js';
+import { decodeLiteral } from './strace-scan.js';
+import { headerColumns, isRule, ruleExtents } from './strace-c.js';
+import { Unbatch } from './unbatch.js';
 
 export interface ParseStraceOptions {
   /** Name reported in every event's `file`. */
@@ -21,7 +23,6 @@ export interface ParseStraceOptions {
   pid?: number;
 }
 
-const UNTERMINATED = 'a system call the trace ended inside of (no closing parenthesis)';
 
 /** Line-at-a-time state machine; `parseStrace` feeds it from a stream. */
 export class StraceParser {
@@ -67,7 +68,7 @@ export class StraceParser {
       this.finishPartial(out);
       this.emit(out, {
         kind: 'unparsed', file: this.file, line: l.lineNo, pid: this.defaultPid, text: l.text,
-        reason: `line longer than ${this.maxLine} bytes`, truncated: true, length: l.length,
+        code: 'LINE_TOO_LONG', reason: unparsedReason('LINE_TOO_LONG', this.maxLine), truncated: true, length: l.length,
       });
       return;
     }
@@ -101,7 +102,7 @@ export class StraceParser {
         this.finishPartial(out);
       } else if (partial.text.length + text.length + 1 > this.maxLine) {
         this.partial = null;
-        this.emit(out, this.unparsed(partial.text, partial.line, UNTERMINATED));
+        this.emit(out, this.unparsed(partial.text, partial.line, 'STRACE_UNTERMINATED_CALL'));
       } else {
         this.partial = null;
         text = partial.text + '\n' + text;
@@ -287,7 +288,7 @@ export class StraceParser {
       case 'stack': {
         const target = this.stackTarget;
         if (target === null) {
-          this.emit(out, this.unparsed(' > ' + item.frame, line, 'a -k stack frame with no system call or signal before it'));
+          this.emit(out, this.unparsed(' > ' + item.frame, line, 'STRACE_ORPHAN_STACK_FRAME'));
           return;
         }
         (target.stack ??= []).push(item.frame);
@@ -301,7 +302,7 @@ export class StraceParser {
           this.expected = null;
           return;
         }
-        this.emit(out, this.unparsed(item.text, line, item.reason));
+        this.emit(out, this.unparsed(item.text, line, item.code));
         return;
       }
     }
@@ -315,8 +316,8 @@ export class StraceParser {
     return ev;
   }
 
-  private unparsed(text: string, line: number, reason: string): TraceEvent {
-    return { kind: 'unparsed', file: this.file, line, pid: this.defaultPid, text, reason };
+  private unparsed(text: string, line: number, code: UnparsedCode): TraceEvent {
+    return { kind: 'unparsed', file: this.file, line, pid: this.defaultPid, text, code, reason: unparsedReason(code) };
   }
 
   private flushHeld(out: TraceEvent[]): void {
@@ -358,18 +359,6 @@ function mayStartTable(text: string): boolean {
   return HEADING.test(text) || (text.indexOf('syscall') >= 0 && headerColumns(text) !== null);
 }
 
-/** [start, end) of each run of dashes in a rule: strace pads every cell to its column's rule. */
-function ruleExtents(rule: string): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let i = rule.indexOf('-'); i >= 0; ) {
-    let e = i;
-    while (rule.charCodeAt(e) === 0x2d) e++;
-    out.push([i, e]);
-    i = rule.indexOf('-', e);
-  }
-  return out;
-}
-
 const ROW_NUMBER = /^\d+(?:\.\d+)?$/;
 const ROW_NAME = /^[A-Za-z_]\w*$/;
 
@@ -388,7 +377,6 @@ function isRow(text: string, t: { cols: number; extents: Array<[number, number]>
   return true;
 }
 
-/** After a strace message cut a call's line: does this line carry on with that call? */
 const STD_WRITE = /^[12](?:<[^>]*>)?, "((?:[^"\\]|\\.)*)", \d+$/;
 
 /** The whole text a `write(1|2, "...", N` will print, or null when strace cut the literal short. */
@@ -397,6 +385,7 @@ function stdWriteText(args: string): string | null {
   return m === null ? null : decodeLiteral(m[1]!, 0, m[1]!.length);
 }
 
+/** After a strace message cut a call's line: does this line carry on with that call? */
 function continuesLine(text: string): boolean {
   const c = text.charCodeAt(0);
   // clone3's `=> {parent_tid=[N]}` (a value the call changed), or the call turning unfinished.
@@ -434,181 +423,12 @@ export function parseStrace(
   return new Unbatch(parseStraceBatches(input, opts));
 }
 
-/**
- * Events one at a time from batches. Hand-written rather than `yield*`: an async generator step per event
- * cost a third of the parse; this one settles each event with one already-resolved promise.
- */
-class Unbatch<T> implements AsyncGenerator<T> {
-  private batch: T[] = [];
-  private i = 0;
-  /** A refill in flight: next() calls made meanwhile wait for it, so order is kept. */
-  private refilling: Promise<IteratorResult<T>> | null = null;
-
-  constructor(private readonly src: AsyncGenerator<T[]>) {}
-
-  next(): Promise<IteratorResult<T>> {
-    if (this.refilling !== null) return this.refilling.then(() => this.next());
-    if (this.i < this.batch.length) return Promise.resolve({ value: this.batch[this.i++]!, done: false });
-    const p = this.refill();
-    this.refilling = p;
-    const clear = (): void => { if (this.refilling === p) this.refilling = null; };
-    p.then(clear, clear);
-    return p;
-  }
-
-  private async refill(): Promise<IteratorResult<T>> {
-    for (;;) {
-      const r = await this.src.next();
-      if (r.done === true) { this.batch = []; this.i = 0; return { value: undefined, done: true }; }
-      if (r.value.length === 0) continue;
-      this.batch = r.value;
-      this.i = 1;
-      return { value: r.value[0]!, done: false };
-    }
-  }
-
-  async return(value?: unknown): Promise<IteratorResult<T>> {
-    this.batch = [];
-    this.i = 0;
-    await this.src.return([]);
-    return { value: value as T, done: true };
-  }
-
-  async throw(err: unknown): Promise<IteratorResult<T>> {
-    this.batch = [];
-    this.i = 0;
-    await this.src.return([]);
-    throw err;
-  }
-
-  [Symbol.asyncIterator](): AsyncGenerator<T> {
-    return this;
-  }
-}
 
 /** Convenience for tests and small inputs. */
 export async function parseStraceText(text: string, file = '<text>'): Promise<TraceEvent[]> {
   const events: TraceEvent[] = [];
   for await (const e of parseStrace(oneChunk(text), { file })) events.push(e);
   return events;
-}
-
-const FF_SUFFIX = /\.(\d+)$/;
-
-/** True when the paths are one `strace -ff -o prefix` set: every name is `prefix.<pid>`, same prefix. */
-export function isStraceFfSet(paths: string[]): boolean {
-  if (paths.length === 0) return false;
-  let prefix: string | null = null;
-  for (const p of paths) {
-    const m = FF_SUFFIX.exec(p);
-    if (m === null) return false;
-    const pre = p.slice(0, m.index);
-    if (prefix === null) prefix = pre;
-    else if (pre !== prefix) return false;
-  }
-  return true;
-}
-
-/** The files of an `-ff` set written with `-o prefix`, sorted by pid. */
-export async function findStraceFfFiles(prefix: string): Promise<string[]> {
-  const dir = dirname(prefix);
-  const base = basename(prefix) + '.';
-  const names = await readdir(dir);
-  return names
-    .filter((n) => n.startsWith(base) && /^\d+$/.test(n.slice(base.length)))
-    .sort((a, b) => Number(a.slice(base.length)) - Number(b.slice(base.length)))
-    .map((n) => join(dir, n));
-}
-
-/** Sort key of an absolute timestamp (`-t`, `-tt`, `-ttt`): [seconds, nanoseconds]; null if relative or absent. */
-export function timestampKey(ts: string | undefined): [number, number] | null {
-  if (ts === undefined) return null;
-  const dot = ts.indexOf('.');
-  const whole = dot >= 0 ? ts.slice(0, dot) : ts;
-  const frac = dot >= 0 ? Number((ts.slice(dot + 1) + '000000000').slice(0, 9)) : 0;
-  if (whole.indexOf(':') >= 0) {
-    const [h, m, s] = whole.split(':').map(Number);
-    return [(h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 0), frac];
-  }
-  const secs = Number(whole);
-  // `-r` prints small relative deltas; `-ttt` prints seconds since the epoch.
-  return secs >= 100_000_000 ? [secs, frac] : null;
-}
-
-function eventTimestamp(e: TraceEvent): string | undefined {
-  return e.timestamp ?? (e.kind === 'syscall' ? e.endTimestamp : undefined);
-}
-
-/**
- * Parses an `-ff` set (`prefix.1234`...; each file's pid comes from its suffix). With absolute
- * timestamps the files merge into one trace in time order; otherwise they follow one another.
- */
-export async function* parseStraceFiles(paths: string[], maxLine?: number): AsyncGenerator<TraceEvent> {
-  const ff = isStraceFfSet(paths);
-  const open = (path: string): AsyncGenerator<TraceEvent> => {
-    const m = FF_SUFFIX.exec(path);
-    const opts: ParseStraceOptions = { file: path };
-    if (ff && m !== null) opts.pid = Number(m[1]);
-    if (maxLine !== undefined) opts.maxLine = maxLine;
-    return parseStrace(fileChunks(path), opts);
-  };
-  const gens = paths.map(open);
-  const heads: (TraceEvent | null)[] = [];
-  for (const g of gens) {
-    const r = await g.next();
-    heads.push(r.done ? null : r.value);
-  }
-  const mergeable = heads.every((h) => h === null || timestampKey(eventTimestamp(h)) !== null);
-  if (!mergeable) {
-    for (let i = 0; i < gens.length; i++) {
-      if (heads[i] === null) continue;
-      yield heads[i]!;
-      yield* gens[i]!;
-    }
-    return;
-  }
-  // k-way merge; an event without a timestamp keeps its file's last one (ties: earlier file first).
-  const keys: ([number, number] | null)[] = heads.map((h) => (h === null ? null : timestampKey(eventTimestamp(h))));
-  for (;;) {
-    let best = -1;
-    for (let i = 0; i < heads.length; i++) {
-      if (heads[i] === null) continue;
-      if (best < 0) { best = i; continue; }
-      const a = keys[i]!, b = keys[best]!;
-      if (a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])) best = i;
-    }
-    if (best < 0) return;
-    yield heads[best]!;
-    const r = await gens[best]!.next();
-    if (r.done) { heads[best] = null; continue; }
-    heads[best] = r.value;
-    const k = timestampKey(eventTimestamp(r.value));
-    if (k !== null) keys[best] = k;
-  }
-}
-
-const FF_CHUNK = 64 * 1024;
-
-/**
- * A file's bytes, reopened for every chunk: merging an -ff set keeps every file's parser alive at once, and
- * holding each one's descriptor ran out of them (EMFILE) past `ulimit -n` files. Chunks are sized to what is
- * left, so each parked parser keeps a small file's bytes, not a whole 64 KiB buffer.
- */
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
-  for (let pos = 0; ; ) {
-    const fh = await openFile(path, 'r');
-    let chunk: Buffer;
-    try {
-      const want = Math.max(1, Math.min(FF_CHUNK, (await fh.stat()).size - pos));
-      const buf = Buffer.allocUnsafeSlow(want);
-      chunk = buf.subarray(0, (await fh.read(buf, 0, want, pos)).bytesRead);
-    } finally {
-      await fh.close();
-    }
-    if (chunk.length === 0) return;
-    pos += chunk.length;
-    yield chunk;
-  }
 }
 
 async function* oneChunk(text: string): AsyncGenerator<string> {

@@ -21,7 +21,7 @@
 // - `entered` counts calls whose entry the kernel saw. The first exec of the process perf starts
 //   is the exception: its entry comes before perf enables its events, so it counts as entered.
 
-import type { SyscallEvent, TraceEvent } from './events.js';
+import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
 import { lostEvents } from '../parsers/perf-trace.js';
 
 export type Runtime = 'host' | 'runc' | 'crun' | 'runsc';

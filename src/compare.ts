@@ -1,8 +1,8 @@
 // The comparison model: per environment, what the workload issued and what of it reached the host kernel.
 // Pure: it consumes parsed events; running things happens in src/runners.
 
-import type { SyscallEvent, TraceEvent } from './events.js';
-import { isError } from './events.js';
+import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
+import { isError } from '../parsers/events.js';
 import type { HostKernelView, RoleSummary } from './attribution.js';
 import type { Confinement } from './runners/confinement.js';
 

@@ -3,7 +3,7 @@
 // Everything printed comes from the input (file names, line text): its control characters are escaped, so a
 // name or a line cannot drive the terminal.
 
-import type { TraceEvent, UnparsedEvent } from './events.js';
+import type { TraceEvent, UnparsedEvent } from '../parsers/events.js';
 import { escapeControls, terminalSafeJson } from './report/escape.js';
 
 const SAMPLE = 80;

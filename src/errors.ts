@@ -1,25 +1,5 @@
-// Typed errors: a user mistake prints one clear line, never a stack trace.
-
-export type ParseErrorCode =
-  | 'UNRECOGNISED_LINE'
-  | 'LINE_TOO_LONG'
-  | 'UNTERMINATED'
-  | 'UNEXPECTED_TOKEN'
-  | 'UNKNOWN_FORMAT'
-  | 'BINARY_DATA';
-
-export class ParseError extends Error {
-  override readonly name = 'ParseError';
-  constructor(
-    readonly code: ParseErrorCode,
-    readonly file: string,
-    readonly line: number,
-    readonly column: number,
-    readonly expected: string,
-  ) {
-    super(`${file}:${line}:${column}: ${expected}`);
-  }
-}
+// Typed errors: a user mistake prints one clear line, never a stack trace. (A parser's ParseError, with its
+// codes, is in parsers/errors.ts; which exit code it means is the CLI's choice.)
 
 /** A mistake the user can fix: bad flags, missing file, missing runtime. Exit code says which. */
 export class UserError extends Error {

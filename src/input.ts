@@ -2,21 +2,20 @@
 
 import { createReadStream, existsSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import type { TraceEvent } from './events.js';
+import type { TraceEvent, TraceSource } from '../parsers/events.js';
 import { UserError, ExitCode } from './errors.js';
 import { userErrorOf } from './user-errors.js';
 import { escapeControls } from './report/escape.js';
-import { parseStrace, parseStraceFiles, isStraceFfSet, findStraceFfFiles } from '../parsers/strace.js';
+import { parseStrace } from '../parsers/strace.js';
+import { parseStraceFiles, isStraceFfSet, findStraceFfFiles } from '../parsers/strace-ff.js';
 import { parseRunscLog, parseRunscLogFiles, runscBootLogs } from '../parsers/runsc-log.js';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
 import { detectFormat } from '../parsers/detect.js';
 
-export type InputFormat = 'strace' | 'runsc' | 'perf';
-
 export interface OpenedInput {
   /** Name used in reports: the path, or `<stdin>`. */
   file: string;
-  format: InputFormat;
+  format: TraceSource;
   events: AsyncIterable<TraceEvent>;
 }
 
@@ -41,7 +40,7 @@ export function checkStdinOnce(paths: string[]): void {
  * and closed again: its events reopen it when they are read, so thousands of inputs never hold thousands of
  * descriptors at once. Errors reading it later are user errors too (EACCES, EIO), never a stack trace.
  */
-export async function openInput(path: string, forced?: InputFormat): Promise<OpenedInput> {
+export async function openInput(path: string, forced?: TraceSource): Promise<OpenedInput> {
   // Read through process.stdin: opening /dev/stdin fails when stdin is a socket (ENXIO).
   if (STDIN_PATHS.has(path)) return openStream(path === '-' || path === '/dev/stdin' ? '<stdin>' : path, process.stdin, forced);
   const st = await stat(path).catch(refused);
@@ -53,14 +52,14 @@ export async function openInput(path: string, forced?: InputFormat): Promise<Ope
   return { file: path, format, events: guarded(parserFor(format)(fileBytes(path), { file: path })) };
 }
 
-async function openStream(file: string, stream: NodeJS.ReadableStream, forced?: InputFormat): Promise<OpenedInput> {
+async function openStream(file: string, stream: NodeJS.ReadableStream, forced?: TraceSource): Promise<OpenedInput> {
   const { head, rest } = await peek(stream).catch(refused);
   const format = forced ?? detect(Buffer.concat(head));
   return { file, format, events: guarded(parserFor(format)(replay(head, rest), { file })) };
 }
 
-function detect(head: Buffer): InputFormat {
-  return toInputFormat(detectFormat(head.toString('utf8').split('\n').slice(0, PEEK_LINES)));
+function detect(head: Buffer): TraceSource {
+  return toTraceSource(detectFormat(head.toString('utf8').split('\n').slice(0, PEEK_LINES)));
 }
 
 /**
@@ -68,7 +67,7 @@ function detect(head: Buffer): InputFormat {
  * together (`prefix.1234 prefix.1240`), or the prefix alone (`prefix`, which names no file), anywhere in
  * the list. `diff` opens each label's paths with this, so `diff a=PREFIX` reads the set as `summary PREFIX` does.
  */
-export async function openInputs(paths: string[], forced?: InputFormat): Promise<OpenedInput[]> {
+export async function openInputs(paths: string[], forced?: TraceSource): Promise<OpenedInput[]> {
   if (paths.length === 0) paths = ['-'];
   checkStdinOnce(paths);
   if (paths.some((p) => STDIN_PATHS.has(p)) && process.stdin.isTTY) {
@@ -93,7 +92,7 @@ async function openFfSet(paths: string[], prefix?: string): Promise<OpenedInput>
 
 type Parser = (input: AsyncIterable<Buffer>, opts: { file: string }) => AsyncIterable<TraceEvent>;
 
-function parserFor(format: InputFormat): Parser {
+function parserFor(format: TraceSource): Parser {
   switch (format) {
     case 'strace':
       return (input, opts) => parseStrace(input, opts);
@@ -104,7 +103,7 @@ function parserFor(format: InputFormat): Parser {
   }
 }
 
-function toInputFormat(detected: ReturnType<typeof detectFormat>): InputFormat {
+function toTraceSource(detected: ReturnType<typeof detectFormat>): TraceSource {
   // Unknown content is read as strace text: its parser reports every line it cannot understand.
   return detected === 'runsc' || detected === 'perf' ? detected : 'strace';
 }

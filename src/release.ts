@@ -3,7 +3,7 @@
 // trace shows `uname({sysname="Linux", nodename="master", ...}) = 0`, yet the command was `uname -r` and its
 // output, `4.4.0-142-generic`, is in the trace: that output is the release (kernelReleaseSource 'output').
 
-import type { SyscallEvent, TraceEvent } from './events.js';
+import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
 import { parseArgs } from '../parsers/strace-args.js';
 
 /** uname's fields in the order it prints them: -s -n -r -v -m -p -i -o. */

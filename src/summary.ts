@@ -12,7 +12,7 @@
 // An input that holds no calls but strace's own -c table (a `strace -c` run saved or piped) is read as the
 // summary it is: its rows as strace printed them (`from: 'strace-c-table'`, `time: 'strace-c'`).
 
-import { isCompleted, isError, type MessageEvent, type SyscallEvent, type TraceEvent } from './events.js';
+import { isCompleted, isError, type MessageEvent, type SyscallEvent, type TraceEvent } from '../parsers/events.js';
 import { headerColumns, isRule, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
 
 export interface SummaryRow {

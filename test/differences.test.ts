@@ -6,8 +6,8 @@ import { WorkloadCounter, pathArgument, totalsOf, MAX_PATHS, type Comparison, ty
 import { differences, errnoText, type Difference } from '../src/differences.js';
 import { renderComparison } from '../src/report/comparison-report.js';
 import { parseRunscLogDir } from '../parsers/runsc-log.js';
-import { parseStraceFiles } from '../parsers/strace.js';
-import type { SyscallEvent } from '../src/events.js';
+import { parseStraceFiles } from '../parsers/strace-ff.js';
+import type { SyscallEvent } from '../parsers/events.js';
 import { fixtureComparison, RUN } from './helpers/fixture-comparison.js';
 
 const line = (file: string, n: number) => readFileSync(file, 'utf8').split('\n')[n - 1]!;

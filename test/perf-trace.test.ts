@@ -2,15 +2,11 @@ import { describe, it, expect } from 'vitest';
 import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parsePerfTrace, parsePerfResult, lostEvents } from '../parsers/perf-trace.js';
-import type { SyscallEvent, TraceEvent } from '../src/events.js';
+import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
+import { collect } from './helpers/collect.js';
 
 const DIR = 'fixtures/perf';
 
-async function collect(gen: AsyncIterable<TraceEvent>): Promise<TraceEvent[]> {
-  const out: TraceEvent[] = [];
-  for await (const e of gen) out.push(e);
-  return out;
-}
 const calls = (ev: TraceEvent[]) => ev.filter((e): e is SyscallEvent => e.kind === 'syscall');
 const parseFile = (name: string) => collect(parsePerfTrace(createReadStream(`${DIR}/${name}`), { file: name }));
 const parseText = (text: string) => collect(parsePerfTrace(Readable.from([text]), { file: 't' }));
@@ -100,7 +96,7 @@ describe('parsePerfTrace line forms', () => {
   it('LOST lines are messages that lostEvents() counts; garbage is unparsed, never dropped', async () => {
     const ev = await parseText('LOST 12 events!\nhello world\n');
     expect(ev.map(lostEvents)).toEqual([12, null]);
-    expect(ev[1]).toMatchObject({ kind: 'unparsed', line: 2, text: 'hello world' });
+    expect(ev[1]).toMatchObject({ kind: 'unparsed', code: 'PERF_BAD_LINE', line: 2, text: 'hello world' });
   });
 
   it('results: errno, pid with comm, empty, ?, hex', () => {

@@ -5,16 +5,12 @@ import {
   parseRunscLog, parseRunscLogDir, parseRunscLogFiles, runscBootLogs, goDurationSeconds, splitTopLevel,
 } from '../parsers/runsc-log.js';
 import { releaseFromUname } from '../src/compare.js';
-import type { SyscallEvent, TraceEvent } from '../src/events.js';
-import { UserError } from '../src/errors.js';
+import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
+import { ParseError } from '../parsers/errors.js';
+import { collect } from './helpers/collect.js';
 
 const DIR = 'fixtures/runsc';
 
-async function collect(gen: AsyncIterable<TraceEvent>): Promise<TraceEvent[]> {
-  const out: TraceEvent[] = [];
-  for await (const e of gen) out.push(e);
-  return out;
-}
 const calls = (ev: TraceEvent[]) => ev.filter((e): e is SyscallEvent => e.kind === 'syscall');
 const fromText = (text: string) => parseRunscLog(Readable.from([text]), { file: 't' });
 
@@ -115,7 +111,7 @@ describe('parseRunscLog edge cases (lines as printed by strace.go)', () => {
 
   it('a line that is not a glog line is unparsed, with its line number', async () => {
     const ev = await collect(fromText('goroutine 1 [running]:\n' + E(1, 'getpid', '')));
-    expect(ev[0]).toMatchObject({ kind: 'unparsed', line: 1 });
+    expect(ev[0]).toMatchObject({ kind: 'unparsed', code: 'RUNSC_BAD_LINE', line: 1 });
     expect(ev[1]).toMatchObject({ kind: 'syscall', name: 'getpid', result: null });
   });
 
@@ -132,7 +128,13 @@ describe('parseRunscLog edge cases (lines as printed by strace.go)', () => {
     expect(splitTopLevel('0x1, 0x2 {a: 1, b: [c, d]}, 0x3 "x, y"')).toEqual(['0x1', '0x2 {a: 1, b: [c, d]}', '0x3 "x, y"']);
   });
 
-  it('a directory without a boot log is a UserError', async () => {
-    await expect(runscBootLogs('fixtures/perf')).rejects.toBeInstanceOf(UserError);
+  it('a directory without a boot log is a ParseError coded RUNSC_NO_BOOT_LOG, with a hint', async () => {
+    const err = await runscBootLogs('fixtures/perf').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ParseError);
+    expect(err).toMatchObject({ code: 'RUNSC_NO_BOOT_LOG', context: { file: 'fixtures/perf', hint: expect.stringMatching(/--debug-log=DIR\//) } });
+  });
+
+  it('an unreadable directory is a ParseError coded RUNSC_LOG_DIR_UNREADABLE', async () => {
+    await expect(runscBootLogs('fixtures/no-such-dir')).rejects.toMatchObject({ code: 'RUNSC_LOG_DIR_UNREADABLE', context: { file: 'fixtures/no-such-dir' } });
   });
 });

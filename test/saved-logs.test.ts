@@ -12,7 +12,7 @@ import { parseStraceSummaryTable } from '../parsers/strace-c.js';
 import { parseStraceText } from '../parsers/strace.js';
 import { releaseFromOutput, unameReleaseField, ReleaseFromOutput } from '../src/release.js';
 import { pastedCommand, shellWords, tracedCommand } from '../parsers/strace-command.js';
-import type { CommandEvent, SyscallEvent, TraceEvent } from '../src/events.js';
+import type { CommandEvent, SyscallEvent, TraceEvent } from '../parsers/events.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/trace-compare.js');

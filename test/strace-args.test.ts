@@ -2,7 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { execa } from 'execa';
-import { parseArgs, renderArg, unescape, MAX_DEPTH, type ArgNode } from '../parsers/strace-args.js';
+import { parseArgs, renderArg, MAX_DEPTH, type ArgNode } from '../parsers/strace-args.js';
+import { decodeLiteral } from '../parsers/strace-scan.js';
+import { parseStraceText } from '../parsers/strace.js';
 
 const DIR = 'fixtures/strace';
 
@@ -154,7 +156,22 @@ describe('parseArgs on real strace 6.1 lines', () => {
     expect(xx.value.slice(0, 8)).toBe('\x7fELF\x02\x01\x01\x03');
     expect(x.value).toBe(plain.value);
     expect(xx.value.length).toBe(32);
-    expect(unescape('a\\tb\\n\\\\\\"\\0\\1770\\x41')).toBe('a\tb\n\\"\0\x7f0A');
+    const escaped = 'a\\tb\\n\\\\\\"\\0\\1770\\x41';
+    expect(decodeLiteral(escaped, 0, escaped.length, 'latin1')).toBe('a\tb\n\\"\0\x7f0A');
+  });
+
+  it('one literal decoder: non-ASCII reads the same in the args tree and in the output a write announces', async () => {
+    // strace escapes the bytes in octal; a hand-edited trace may hold the characters themselves.
+    for (const lit of ['\\303\\251t\\303\\251', 'été', '\\303\\251t\\303\\251 \\360\\237\\231\\202', 'été 🙂']) {
+      const want = lit.includes('\\360') || lit.includes('🙂') ? 'été 🙂' : 'été';
+      const bytes = Buffer.byteLength(want) + 1;
+      const node = parseArgs(`1, "${lit}\\n", ${bytes}`)[1] as { kind: string; value: string };
+      expect(node.kind).toBe('string');
+      expect(Buffer.from(node.value, 'latin1').toString('utf8')).toBe(`${want}\n`);
+      expect(decodeLiteral(lit)).toBe(want);
+      const events = await parseStraceText(`write(1, "${lit}\\n", ${bytes} <unfinished ...>\n${want}\n<... write resumed>) = ${bytes}\n`);
+      expect(events.filter((e) => e.kind === 'output').map((e) => (e.kind === 'output' ? e.text : ''))).toEqual([`${want}\n`]);
+    }
   });
 
   it('signal sets: ~[...], [...], ~[] and the empty mask', () => {

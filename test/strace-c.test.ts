@@ -10,7 +10,7 @@ import {
   type StraceSummary,
 } from '../parsers/strace-c.js';
 import { readLines } from '../parsers/lines.js';
-import { ParseError } from '../src/errors.js';
+import { ParseError } from '../parsers/errors.js';
 
 const DIR = 'fixtures/strace';
 const read = (f: string) => readFileSync(`${DIR}/${f}`, 'utf8');

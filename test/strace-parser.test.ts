@@ -3,11 +3,12 @@ import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync, createRe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { SyscallEvent, TraceEvent } from '../src/events.js';
-import {
-  parseStrace, parseStraceText, parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey,
-} from '../parsers/strace.js';
-import { fastCall, parseText, type FastCall, type Item } from '../parsers/strace-line.js';
+import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
+import { parseStrace, parseStraceText } from '../parsers/strace.js';
+import { collect } from './helpers/collect.js';
+import { parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey } from '../parsers/strace-ff.js';
+import { fastCall, type FastCall } from '../parsers/strace-fast.js';
+import { parseText, type Item } from '../parsers/strace-line.js';
 import fc from 'fast-check';
 import { splitStraceSummary } from '../parsers/strace-c.js';
 
@@ -242,19 +243,18 @@ describe('strace lines not reproducible on demand (from strace sources)', () => 
 describe('garbage and limits', () => {
   it('unknown lines become unparsed with text, line and reason', async () => {
     const evs = await parseStraceText('hello world\nclose(3) = 0\n');
-    expect(evs[0]).toEqual({ kind: 'unparsed', file: '<text>', line: 1, pid: null, text: 'hello world', reason: 'expected a syscall, signal, exit or strace message' });
+    expect(evs[0]).toEqual({ kind: 'unparsed', file: '<text>', line: 1, pid: null, text: 'hello world', code: 'STRACE_UNRECOGNISED_LINE', reason: 'expected a syscall, signal, exit or strace message' });
     expect(evs[1]).toMatchObject({ kind: 'syscall', name: 'close', line: 2 });
   });
   it('lines over maxLine become unparsed, truncated, with their length', async () => {
     const long = 'write(1, "' + 'x'.repeat(5000) + '", 5000) = 5000';
-    const evs: TraceEvent[] = [];
-    for await (const e of parseStrace([long + '\nclose(1) = 0\n'], { file: 'f', maxLine: 1000 })) evs.push(e);
-    expect(evs[0]).toMatchObject({ kind: 'unparsed', truncated: true, length: long.length, line: 1 });
+    const evs = await collect(parseStrace([long + '\nclose(1) = 0\n'], { file: 'f', maxLine: 1000 }));
+    expect(evs[0]).toMatchObject({ kind: 'unparsed', code: 'LINE_TOO_LONG', reason: 'line longer than 1000 bytes', truncated: true, length: long.length, line: 1 });
     expect(evs[1]).toMatchObject({ kind: 'syscall', name: 'close', line: 2 });
   });
   it('an unterminated call is unparsed, not lost', async () => {
     const evs = await parseStraceText('read(3, "abc\n');
-    expect(evs).toEqual([expect.objectContaining({ kind: 'unparsed', text: 'read(3, "abc' })]);
+    expect(evs).toEqual([expect.objectContaining({ kind: 'unparsed', code: 'STRACE_UNRECOGNISED_LINE', text: 'read(3, "abc' })]);
   });
 });
 

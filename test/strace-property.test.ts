@@ -2,19 +2,19 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TraceEvent } from '../src/events.js';
+import type { TraceEvent } from '../parsers/events.js';
 import { parseStrace, parseStraceText } from '../parsers/strace.js';
+import { collect } from './helpers/collect.js';
 import { renderStraceEvent } from '../parsers/strace-render.js';
 
 const DIR = 'fixtures/strace-unit';
 const TRACES = readdirSync(DIR).filter((n) => n.endsWith('.trace'));
 const bytes = (name: string): Buffer => readFileSync(join(DIR, name));
 
-async function collect(chunks: Iterable<Buffer | string>, file: string): Promise<TraceEvent[]> {
+/** The events of a trace fed in the given chunks. */
+function parseChunks(chunks: Iterable<Buffer | string>, file: string): Promise<TraceEvent[]> {
   async function* gen(): AsyncGenerator<Buffer | string> { yield* chunks; }
-  const out: TraceEvent[] = [];
-  for await (const e of parseStrace(gen(), { file })) out.push(e);
-  return out;
+  return collect(parseStrace(gen(), { file }));
 }
 
 function stripLines(e: TraceEvent): unknown {
@@ -28,7 +28,7 @@ describe('chunking', () => {
   for (const name of ['sh-child-stderr.trace', 'uname-interleaved.trace', 'stopped.trace', 'cat-stack.trace', 'attach.trace']) {
     it(`any chunking of ${name}'s bytes gives the same events`, async () => {
       const data = bytes(name);
-      const whole = await collect([data], name);
+      const whole = await parseChunks([data], name);
       await fc.assert(
         fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: data.length - 1 }), { maxLength: 40 }), async (cuts) => {
           const sorted = [...cuts].sort((a, b) => a - b);
@@ -36,7 +36,7 @@ describe('chunking', () => {
           let prev = 0;
           for (const c of sorted) { chunks.push(data.subarray(prev, c)); prev = c; }
           chunks.push(data.subarray(prev));
-          expect(await collect(chunks, name)).toEqual(whole);
+          expect(await parseChunks(chunks, name)).toEqual(whole);
         }),
         { numRuns: 40 },
       );

@@ -1,10 +1,11 @@
 // The oracle: summarize(parse(trace)) must give strace's own -C table, calls and errors per syscall.
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
-import { parseStraceText, parseStraceFiles } from '../parsers/strace.js';
+import { parseStraceText } from '../parsers/strace.js';
+import { parseStraceFiles } from '../parsers/strace-ff.js';
 import { splitStraceSummary, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
 import { SummaryBuilder, type Summary } from '../src/summary.js';
-import type { TraceEvent } from '../src/events.js';
+import type { TraceEvent } from '../parsers/events.js';
 
 const DIR = 'fixtures/strace';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { SummaryBuilder, summarize, countsInSummary, syscallNumber } from '../src/summary.js';
-import type { SyscallEvent, SyscallResult, TraceEvent } from '../src/events.js';
+import type { SyscallEvent, SyscallResult, TraceEvent } from '../parsers/events.js';
 
 let line = 0;
 function call(name: string, result: SyscallResult | null, extra: Partial<SyscallEvent> = {}): SyscallEvent {

@@ -1,8 +1,8 @@
 // `trace-compare parse`: events out, one JSON object a line (jsonl), a JSON array, or a readable table.
 
-import type { TraceEvent } from '../events.js';
+import type { TraceEvent, TraceSource as InputFormat } from '../../parsers/events.js';
 import { Diagnostics, newTally, tally } from '../diagnostics.js';
-import { openInputs, type InputFormat } from '../input.js';
+import { openInputs } from '../input.js';
 import { outputClosed, writeOut } from '../output.js';
 import { parseArgs, type ArgNode } from '../../parsers/strace-args.js';
 import { headerColumns } from '../../parsers/strace-c.js';

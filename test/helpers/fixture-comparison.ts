@@ -5,7 +5,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { WorkloadCounter, fromHostKernelView, totalsOf, type Comparison, type EnvironmentReport } from '../../src/compare.js';
 import { attributeHostKernel } from '../../src/attribution.js';
-import { parseStraceFiles } from '../../parsers/strace.js';
+import { parseStraceFiles } from '../../parsers/strace-ff.js';
 import { parseRunscLogDir } from '../../parsers/runsc-log.js';
 import { parsePerfTrace } from '../../parsers/perf-trace.js';
 

@@ -1,4 +1,6 @@
-// The one event model every parser emits and every report consumes.
+// The one event model every parser emits and every report consumes, and the codes of unparsed lines.
+
+import { DEFAULT_MAX_LINE } from './lines.js';
 
 /** Where an event came from: which input and which (1-based) line of it. */
 export interface Origin {
@@ -6,7 +8,7 @@ export interface Origin {
   line: number;
 }
 
-/** Which tool produced the trace the event came from. */
+/** Which tool produced a trace: an input's format, and the source of each syscall event read from it. */
 export type TraceSource = 'strace' | 'runsc' | 'perf';
 
 export interface EventBase extends Origin {
@@ -106,11 +108,47 @@ export interface CommandEvent extends EventBase {
   command: string[];
 }
 
+/**
+ * Why a line was not understood: one stable code per idea, each with one wording (`UNPARSED_REASONS`).
+ * Documented in docs/formats.md.
+ */
+export type UnparsedCode =
+  | 'LINE_TOO_LONG'
+  | 'STRACE_UNRECOGNISED_LINE'
+  | 'STRACE_UNTERMINATED_CALL'
+  | 'STRACE_ORPHAN_STACK_FRAME'
+  | 'PERF_BAD_LINE'
+  | 'PERF_BAD_BODY'
+  | 'RUNSC_BAD_LINE'
+  | 'RUNSC_BAD_STRACE_LINE'
+  | 'RUNSC_UNTERMINATED_ENTRY'
+  | 'RUNSC_BAD_EXIT';
+
+/** The free-text reason of each code (LINE_TOO_LONG's names the bound: see `unparsedReason`). */
+export const UNPARSED_REASONS: Record<Exclude<UnparsedCode, 'LINE_TOO_LONG'>, string> = {
+  STRACE_UNRECOGNISED_LINE: 'expected a syscall, signal, exit or strace message',
+  STRACE_UNTERMINATED_CALL: 'a system call the trace ended inside of (no closing parenthesis)',
+  STRACE_ORPHAN_STACK_FRAME: 'a -k stack frame with no system call or signal before it',
+  PERF_BAD_LINE: 'expected a perf trace line: "TS (DUR ms): comm/tid call"',
+  PERF_BAD_BODY: 'expected a syscall, a "[continued]" exit or a tracepoint after comm/tid',
+  RUNSC_BAD_LINE: 'expected a runsc debug-log line "I1125 14:48:48.044429 1981 file.go:N] ..."',
+  RUNSC_BAD_STRACE_LINE: 'expected "[tgid: tid] comm E|X name(args"',
+  RUNSC_UNTERMINATED_ENTRY: 'syscall entry without closing ")"',
+  RUNSC_BAD_EXIT: 'syscall exit without "= value (duration)"',
+};
+
+/** The reason text of a code; `maxLine` is the bound a LINE_TOO_LONG line exceeded. */
+export function unparsedReason(code: UnparsedCode, maxLine: number = DEFAULT_MAX_LINE): string {
+  return code === 'LINE_TOO_LONG' ? `line longer than ${maxLine} bytes` : UNPARSED_REASONS[code];
+}
+
 /** A line no parser understood: kept whole, never dropped. */
 export interface UnparsedEvent extends EventBase {
   kind: 'unparsed';
   text: string;
-  /** What the parser expected at that point. */
+  /** Why, as a stable code: what scripts should test. */
+  code: UnparsedCode;
+  /** Why, in words: what the parser expected at that point (`unparsedReason(code)`). */
   reason: string;
   /** The line was longer than the bound and was skipped, not held in memory. */
   truncated?: boolean;
@@ -126,6 +164,19 @@ export type TraceEvent =
   | MessageEvent
   | CommandEvent
   | UnparsedEvent;
+
+/**
+ * A syscall whose entry a parser has read and whose exit it has not (yet): what the perf and runsc parsers
+ * hold per thread until the exit line comes, or emit with `result: null` when it never does.
+ */
+export interface PendingCall {
+  name: string;
+  args: string;
+  /** Line of the entry. */
+  line: number;
+  timestamp?: string;
+  comm?: string;
+}
 
 /** A call counts (as in `strace -c`) when it completed: any value but a bare `?`. */
 export function isCompleted(e: SyscallEvent): boolean {
