@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
 import { parseRunscLogDir } from '../parsers/runsc-log.js';
 import { attributeHostKernel, type AttributionHint, type HostKernelView } from '../src/attribution.js';
+import { has } from './helpers/live.js';
 
 const view = (file: string, hint: AttributionHint): Promise<HostKernelView> =>
   attributeHostKernel(parsePerfTrace(createReadStream(file), { file }), hint);
@@ -84,11 +85,8 @@ describe('attributeHostKernel on real perf traces of uname -r', () => {
 
 // The real thing: perf trace of uname -r on the host, under runc and under runsc, right now.
 const isRoot = process.getuid?.() === 0;
-async function has(cmd: string): Promise<boolean> {
-  return (await execa('sh', ['-c', 'command -v "$1"', 'sh', cmd], { reject: false })).exitCode === 0;
-}
 const missing: string[] = [];
-for (const t of ['perf', 'runc', 'runsc', 'busybox']) if (!(await has(t))) missing.push(t);
+for (const t of ['perf', 'runc', 'runsc', 'busybox']) if (!has(t)) missing.push(t);
 const skipLive = !isRoot || missing.length > 0;
 if (skipLive) console.warn(`attribution live test skipped: ${!isRoot ? 'needs root (perf trace, runc, runsc)' : `missing ${missing.join(', ')}`}`);
 

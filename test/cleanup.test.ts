@@ -10,9 +10,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { runEnvironment as realRun } from '../src/runners/run.js';
 import { cleanupAll, installSignalCleanup, liveResources } from '../src/runners/registry.js';
 import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
+import { has } from './helpers/live.js';
 
 const isRoot = process.getuid?.() === 0;
-const has = (bin: string) => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(path.join(d, bin)));
 const why = (rt: string) => (!isRoot ? `needs root (uid ${process.getuid?.()})` : !has(rt) ? `${rt} is not installed` : null);
 const reasons: Record<string, string | null> = { host: has('strace') ? null : 'strace is not installed', runc: why('runc'), runsc: why('runsc') };
 for (const [k, r] of Object.entries(reasons)) if (r) console.warn(`skipping ${k} cleanup tests: ${r}`);

@@ -5,10 +5,10 @@ import { execa, execaSync } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { has } from './helpers/live.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/trace-compare.js');
-const has = (cmd: string) => execaSync('sh', ['-c', 'command -v "$1" || test -x "/usr/sbin/$1"', 'sh', cmd], { reject: false }).exitCode === 0;
 const missing = [...(process.getuid?.() === 0 ? [] : ['root']), ...['runc', 'runsc', 'strace'].filter((c) => !has(c))];
 if (missing.length) console.warn(`pod isolation tests skipped: need ${missing.join(', ')}`);
 

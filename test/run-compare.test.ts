@@ -5,14 +5,11 @@ import { execa, execaSync } from 'execa';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gvisorRelease } from './helpers/live.js';
+import { gvisorRelease, has } from './helpers/live.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const bin = path.join(root, 'bin/trace-compare.js');
 
-function has(cmd: string): boolean {
-  return execaSync('sh', ['-c', 'command -v "$1" || test -x "/usr/sbin/$1"', 'sh', cmd], { reject: false }).exitCode === 0;
-}
 const missing = [
   ...(process.getuid?.() === 0 ? [] : ['root']),
   ...['runc', 'runsc', 'strace', 'perf'].filter((c) => !has(c)),
@@ -191,6 +188,23 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
       expect(e.exitCode, e.name).toBe(0);
       expect(e.outputBytes.stdout, e.name).toBe(100_000_000);
       expect(e.stdout.length, e.name).toBeLessThan(100_000);
+    }
+  });
+
+  it('a full trace disk (TMPDIR on a 1 MiB tmpfs): the figures are marked incomplete with the reason, exit 6, nothing left', async () => {
+    const small = mkdtempSync(path.join(os.tmpdir(), 'tc-small-'));
+    execaSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
+    try {
+      const r = await execa('node', [bin, '--no-host', '--pod', 'host', '--format', 'json', '--', 'find', '/usr/lib', '-name', '*.so*'], {
+        reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: small },
+      });
+      expect(r.exitCode, r.stderr).toBe(6);
+      const e = (JSON.parse(r.stdout) as { environments: (Env & { incomplete?: string[] })[] }).environments[0]!;
+      expect(e.incomplete?.join('\n')).toMatch(/is full/);
+      expect(readdirSync(small)).toEqual([]);
+    } finally {
+      execaSync('umount', [small], { reject: false });
+      rmSync(small, { recursive: true, force: true });
     }
   });
 

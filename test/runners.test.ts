@@ -12,11 +12,9 @@ import { runEnvironment, probeKernelRelease } from '../src/runners/run.js';
 import { UserError, ExitCode } from '../src/errors.js';
 import { liveResources } from '../src/runners/registry.js';
 import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
-import { gvisorRelease } from './helpers/live.js';
+import { gvisorRelease, has } from './helpers/live.js';
 
 const isRoot = process.getuid?.() === 0;
-const has = (bin: string) => ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/local/sbin']
-  .some((d) => existsSync(path.join(d, bin)));
 function skipReason(runtime: string): string | null {
   if (!isRoot) return `${runtime} tests need root (uid ${process.getuid?.()})`;
   if (!has(runtime)) return `${runtime} is not installed`;
