@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import { runCli } from '../dist/src/cli.js';
-
+// A stop signal while the CLI loads is held for the command (which cleans up), not fatal.
+const { holdEarlySignals } = await import('../dist/src/early-signals.js');
+holdEarlySignals();
+const { runCli } = await import('../dist/src/cli.js');
 await runCli();

@@ -11,7 +11,8 @@ import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { isRunOption } from './commands/run-args.js';
 import { runCleanup } from './commands/cleanup.js';
 import { userErrorOf } from './user-errors.js';
-import { cleanupAll } from './runners/registry.js';
+import { cleanupAll, signalExitCode } from './runners/registry.js';
+import { releaseEarlySignals } from './early-signals.js';
 import { REPORT_FORMATS, type ReportFormat } from './format.js';
 
 const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'cleanup', 'help', 'completion']);
@@ -28,8 +29,11 @@ function strictOption<T>(y: Argv<T>) {
 export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   const runFirst = first !== undefined && (first.startsWith('-') ? isRunOption(first) : !SUBCOMMANDS.has(first));
-  if (runFirst) return runCompare(splitRunArgs(argv));
-  if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)));
+  // Synchronously up to runCompare's own handlers: no moment in which a stop signal kills a run.
+  const early = releaseEarlySignals();
+  if (runFirst) return runCompare(splitRunArgs(argv), early);
+  if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)), early);
+  if (early) return signalExitCode(early);
 
   // yargs drops a bare "-" from positional lists; /dev/stdin is the same input and survives it.
   if (first === 'parse' || first === 'summary' || first === 'diff') argv = argv.map((a, i) => (i > 0 && a === '-' ? '/dev/stdin' : a));

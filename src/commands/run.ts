@@ -68,7 +68,7 @@ async function parseOptions(options: string[]): Promise<RunArgs | null> {
   return helped ? null : (a as unknown as RunArgs);
 }
 
-export async function runCompare(split: SplitArgs): Promise<number> {
+export async function runCompare(split: SplitArgs, early: NodeJS.Signals | null = null): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
   // Installed first: a stop signal at any moment ends the runs through the same path as a failure
@@ -78,6 +78,12 @@ export async function runCompare(split: SplitArgs): Promise<number> {
     received ??= signal;
     controller.abort(SIGNALLED);
   });
+  // A signal that came while the CLI loaded: nothing has started, stop before anything does.
+  if (early) {
+    process.stderr.write(`\ntrace-compare: interrupted by ${early}, cleaning up...\n`);
+    received = early;
+    controller.abort(SIGNALLED);
+  }
   try {
     const code = await compare(split, controller);
     return received ? signalExitCode(received) : code;

@@ -3,7 +3,7 @@
 // container/cgroup id), so a dir whose owner still lives is never touched, and a stale one is known
 // by name: trace-compare-* in the temp dir, cgroups named trace-compare-<12 hex> in every hierarchy.
 
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -46,7 +46,7 @@ export interface CleanupReport {
   removed: string[];
   /** What could not be removed, with the reason. */
   failed: string[];
-  /** Run dirs left alone because their run is still going. */
+  /** What was left alone: dirs of runs still going, cgroups with processes that no stale dir here explains. */
   live: string[];
 }
 
@@ -58,12 +58,21 @@ export async function cleanupLeftovers(opts: { tmp?: string; dryRun?: boolean } 
   const liveIds = new Set(dirs.filter((d) => d.live && d.id).map((d) => d.id!));
   report.live = dirs.filter((d) => d.live).map((d) => d.dir);
 
-  // Cgroups of dead runs: containers (runc, runsc) and host runs alike, whether or not their dir is left.
-  const names = new Set<string>();
+  // Cgroups of dead runs: containers (runc, runsc) and host runs alike. Those of a stale dir here are
+  // ended; one no dir here explains may be a live run's with another TMPDIR: removed only when empty.
+  const stale = new Set(dirs.filter((d) => !d.live && d.id && CGROUP_NAME.test(d.id)).map((d) => d.id!));
+  const names = stale;
   for (const { dir } of await cgroupMounts()) {
-    for (const n of await readdir(dir).catch(() => [] as string[])) if (CGROUP_NAME.test(n) && !liveIds.has(n)) names.add(n);
+    for (const n of await readdir(dir).catch(() => [] as string[])) {
+      if (!CGROUP_NAME.test(n) || liveIds.has(n) || stale.has(n)) continue;
+      if ((await readFile(path.join(dir, n, 'cgroup.procs'), 'utf8').catch(() => '')).trim() === '') {
+        if (opts.dryRun) report.removed.push(`empty cgroup ${path.join(dir, n)}`);
+        else if (await rmdir(path.join(dir, n)).then(() => true, () => false)) report.removed.push(`empty cgroup ${path.join(dir, n)}`);
+      } else if (!report.live.some((f) => f.startsWith(`cgroup ${n} `))) {
+        report.live.push(`cgroup ${n} (running processes, no run dir in ${tmp}: a run with another TMPDIR? give --tmpdir)`);
+      }
+    }
   }
-  for (const d of dirs) if (!d.live && d.id && CGROUP_NAME.test(d.id)) names.add(d.id);
 
   for (const d of dirs.filter((x) => !x.live)) {
     const pids = await findProcesses({ roots: [], argvTokens: [d.dir + '/'], cgroupNames: d.id ? [d.id] : [] });
