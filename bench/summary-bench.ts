@@ -54,8 +54,8 @@ function describe(s: Summary): string {
 }
 
 const self = fileURLToPath(import.meta.url);
-/** The CLI this build holds; bin/trace-compare.js only imports it. */
-const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** The CLI entry point: bin/trace-compare.js runs this build's dist/src/cli.js. */
+const cli = fileURLToPath(new URL('../../bin/trace-compare.js', import.meta.url));
 
 async function child(mode: Mode, path: string): Promise<Measure> {
   const r = await execa(process.execPath, [self, '--one', mode, path]);

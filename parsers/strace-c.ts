@@ -26,18 +26,25 @@ export type StraceColumn =
   | 'minSeconds'
   | 'maxSeconds';
 
-/**
- * A table row as strace printed it; absent columns are absent fields. Shaped as src/summary.ts's SummaryRow
- * (which adopts these rows as they are) plus -U's `shortest` / `longest`, so the parsers need no type of
- * the report side.
- */
-export interface StraceSummaryRow {
+/** One syscall's row of a `strace -c` table: strace's own, or the one src/summary.ts counts from a trace. */
+export interface SummaryRow {
   syscall: string;
   calls: number;
   errors: number;
+  /**
+   * Seconds spent in the calls. From a trace: the sum of its -T durations (wall-clock time, what
+   * `strace -c -w` shows; plain `strace -c` shows system CPU time, which is smaller). From a -c table: as
+   * strace printed it. Absent when the trace has no -T durations.
+   */
   seconds?: number;
+  /** Whole microseconds per call, truncated as strace prints them. */
   usecsPerCall?: number;
+  /** Share of the total time, 0..100. */
   percentTime?: number;
+}
+
+/** A table row as strace printed it: the summary fields plus -U's `shortest` / `longest` when shown. */
+export interface StraceSummaryRow extends SummaryRow {
   minSeconds?: number;
   maxSeconds?: number;
 }

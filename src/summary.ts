@@ -13,23 +13,10 @@
 // summary it is: its rows as strace printed them (`from: 'strace-c-table'`, `time: 'strace-c'`).
 
 import { isCompleted, isError, type MessageEvent, type SyscallEvent, type TraceEvent } from '../parsers/events.js';
-import { headerColumns, isRule, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
+import { headerColumns, isRule, parseStraceSummaryTable, type StraceSummary, type SummaryRow } from '../parsers/strace-c.js';
 
-export interface SummaryRow {
-  syscall: string;
-  calls: number;
-  errors: number;
-  /**
-   * Seconds spent in the calls. From a trace: the sum of its -T durations (wall-clock time, what
-   * `strace -c -w` shows; plain `strace -c` shows system CPU time, which is smaller). From a -c table: as
-   * strace printed it. Absent when the trace has no -T durations.
-   */
-  seconds?: number;
-  /** Whole microseconds per call, truncated as strace prints them. */
-  usecsPerCall?: number;
-  /** Share of the total time, 0..100. */
-  percentTime?: number;
-}
+/** A row is strace -c's (parsers/strace-c.ts), whether strace printed it or this module counted it. */
+export type { SummaryRow };
 
 /** The JSON shape of `trace-compare summary --format json`. */
 export interface Summary {
