@@ -3,6 +3,10 @@
 // and the documented exit code (docs/cli.md), never "internal error" and a stack trace.
 
 import { UserError, ExitCode } from './errors.js';
+import { ParseError, type ParseErrorCode } from '../parsers/errors.js';
+
+/** ParseError codes that mean the input itself is at fault: exit 2, like an unreadable file. */
+const INPUT_CODES = new Set<ParseErrorCode>(['RUNSC_NO_BOOT_LOG', 'RUNSC_LOG_DIR_UNREADABLE']);
 import { escapeControls } from './report/escape.js';
 
 interface Refusal {
@@ -62,6 +66,8 @@ const ACTIONS: Record<string, string> = {
  */
 export function userErrorOf(err: unknown): UserError | null {
   if (err instanceof UserError) return err;
+  // A parser's coded refusal of an input the user gave (a runsc log dir without boot logs).
+  if (err instanceof ParseError && INPUT_CODES.has(err.code)) return new UserError(err.message, ExitCode.Usage, err.context.hint);
   const e = errnoOf(err) ?? errnoOf((err as { cause?: unknown } | null)?.cause);
   if (!e) return null;
   const known = REFUSALS[e.code];

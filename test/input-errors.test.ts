@@ -204,6 +204,16 @@ describe('standard input named more than once', () => {
     expect(r.exitCode).toBe(ExitCode.Usage);
     expect(r.stderr.trim()).toMatch(new RegExp(`^trace-compare: ${stdinTwice.source.slice(1)}`));
   });
+  it('a runsc log directory without boot logs is a usage error (exit 2) saying what to give', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tc-norunsc-'));
+    try {
+      const r = await run(['summary', dir]);
+      expect(r.exitCode).toBe(ExitCode.Usage);
+      expect(r.stderr).toMatch(/^trace-compare: no runsc boot log \(\*\.boot\.txt\) in /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('CLI: parse FILE - reads the file, then stdin', async () => {
     const r = await run(['parse', fixture, '-'], '1 getpid() = 1\n');
     expect(r.exitCode, r.stderr).toBe(0);
