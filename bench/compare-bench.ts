@@ -3,7 +3,7 @@
 // Needs root, runc, runsc, strace and perf. Prints figures; asserts nothing.
 
 import { execa } from 'execa';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';

@@ -102,10 +102,10 @@ export async function* readLineBatches(
     if (batch.length > 0) yield batch;
   }
   if (skipping !== null) {
-    yield [{ lineNo: ++lineNo, text: skipping.head.toString('utf8'), tooLong: true, length: skipping.length }];
+    yield [{ lineNo: lineNo + 1, text: skipping.head.toString('utf8'), tooLong: true, length: skipping.length }];
   } else if (pendingLen > 0) {
     const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-    yield [{ lineNo: ++lineNo, text: decode(whole, 0, whole.length) }];
+    yield [{ lineNo: lineNo + 1, text: decode(whole, 0, whole.length) }];
   }
 }
 

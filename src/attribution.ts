@@ -247,14 +247,12 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
 
   // workloadFrom: tid -> event index from which its calls are the workload's.
   const workloadFrom = new Map<number, number>();
-  let stubs = 0;
   if (hint.runtime === 'runsc') {
     for (const p of procs.values()) {
       // Measured: a Go thread may show a stray exit without entry (perf ordering), and the
       // Sentry's seccomp probe child has one trapped call; the app's stub has almost only those.
       if (scope.has(p.tid) && p.noEntry > p.entered) {
         workloadFrom.set(p.tid, 0);
-        stubs++;
       }
     }
   } else {

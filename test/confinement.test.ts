@@ -218,7 +218,7 @@ interface Pod { stdout: string; stderr: string; exitCode: number | undefined }
  * Runs `sh -c SCRIPT` in a pod whose config.json is `runc spec` patched with `c`'s confinement;
  * `edit` may loosen it further for a control pod. The container is always deleted.
  */
-async function pod(c: OciConfinement, script: string, edit?: (config: Record<string, any>) => void): Promise<Pod> {
+async function pod(c: OciConfinement, script: string, edit?: (config: Record<string, unknown> & { process: Record<string, unknown>; linux: Record<string, unknown> }) => void): Promise<Pod> {
   const id = `trace-compare-confinement-${process.pid}-${++seq}`;
   const bundle = path.join(work, id);
   mkdirSync(bundle, { recursive: true });

@@ -1,7 +1,7 @@
 // A pod must not reach the host through the tool: nothing the workload can touch inside is a host path
 // the tool (root) later writes or reads by name. Real runc and runsc; skips without root or runtimes.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

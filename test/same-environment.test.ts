@@ -1,7 +1,7 @@
 // Columns differ only by the runtime: the same files, variables, working directory and stdin in every
 // environment (issue #7). Real host, runc and runsc; skips without root or the runtimes.
 import { describe, it, expect } from 'vitest';
-import { execa, execaSync } from 'execa';
+import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { has } from './helpers/live.js';

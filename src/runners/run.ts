@@ -210,7 +210,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     const reason = stopReason as StopReason | null; // assigned in callbacks: TS cannot see it
 
     let exitCode: number | null = result?.exitCode ?? null;
-    let signal: string | null = result?.signal ?? null;
+    const signal: string | null = result?.signal ?? null;
     if (opts.tracePerf && result) {
       // perf's own status says nothing about the workload; the wrapper's file does.
       const text = await readPrivateText(statusFile);
