@@ -24,10 +24,10 @@
 import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
 import { lostEvents } from '../parsers/perf-trace.js';
 
-export type Runtime = 'host' | 'runc' | 'crun' | 'runsc';
+import type { RuntimeKind } from './runtime.js';
 
 export interface AttributionHint {
-  runtime: Runtime;
+  runtime: RuntimeKind;
   command: string[];
   /** Host pids whose descendants hold the workload (container init, runsc sandbox, host strace). */
   workloadPids?: number[];
@@ -458,7 +458,7 @@ function assignRoles(
 }
 
 /** The Sentry: the nearest ancestor of a runsc stub that exec'd (runsc re-execs /proc/self/exe). */
-function sentryOf(procs: Map<number, Proc>, workloadFrom: Map<number, number>, runtime: Runtime): number | null {
+function sentryOf(procs: Map<number, Proc>, workloadFrom: Map<number, number>, runtime: RuntimeKind): number | null {
   if (runtime !== 'runsc') return null;
   for (const tid of workloadFrom.keys()) {
     let t = procs.get(tid)?.parent;

@@ -4,9 +4,10 @@
 import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
 import { isError } from '../parsers/events.js';
 import type { HostKernelView, RoleSummary } from './attribution.js';
+import type { RuntimeKind } from './runtime.js';
 import type { Confinement } from './runners/confinement.js';
 
-export type RuntimeName = 'host' | 'runc' | 'crun' | 'runsc';
+export type { RuntimeKind };
 
 export interface SyscallRow {
   syscall: string;
@@ -32,7 +33,7 @@ export interface HostKernelSummary {
 
 export interface EnvironmentReport {
   name: string;
-  runtime: RuntimeName | null;
+  runtime: RuntimeKind | null;
   /** Saved logs this environment was read from (diff), or the trace files of this run. */
   sources: string[];
   kernelRelease: string | null;

@@ -4,12 +4,13 @@
 
 import type { TraceEvent } from '../parsers/events.js';
 import { attributeHostKernel } from './attribution.js';
-import { WorkloadCounter, fromHostKernelView, totalsOf, type EnvironmentReport, type RuntimeName } from './compare.js';
+import { WorkloadCounter, fromHostKernelView, totalsOf, type EnvironmentReport } from './compare.js';
+import type { RuntimeKind } from './runtime.js';
 import { ReleaseFromOutput } from './release.js';
 
 export interface Views {
   name: string;
-  runtime: RuntimeName | null;
+  runtime: RuntimeKind | null;
   /** The workload's own syscalls: strace text or the Sentry's log. */
   workload: { events: AsyncIterable<TraceEvent>; format: 'strace' | 'runsc' } | null;
   /** `perf trace` of the same run (the runtime included): what entered the host kernel. */
@@ -77,4 +78,20 @@ export async function measureEnvironment(views: Views): Promise<{ fields: Measur
 function execPath(args: string): string[] {
   const m = /^"((?:[^"\\]|\\.)*)"/.exec(args);
   return m?.[1] ? [m[1]] : [];
+}
+
+/**
+ * A trace the run stopped (timeout, signal) may end mid-line: that last line, cut short, is not bad
+ * input. It becomes a message saying where the trace was cut; every other unparsed line stays one.
+ */
+export async function* endCutShort(events: AsyncIterable<TraceEvent>, why: string): AsyncGenerator<TraceEvent> {
+  let held: TraceEvent | null = null;
+  for await (const e of events) {
+    if (held) yield held;
+    held = e;
+  }
+  if (held?.kind === 'unparsed') {
+    const { file, line, pid } = held;
+    yield { kind: 'message', file, line, pid, text: `the trace ends here, cut short when ${why}` };
+  } else if (held) yield held;
 }

@@ -259,6 +259,10 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     expect(r.exitCode).toBe(124);
     const c = JSON.parse(r.stdout) as { environments: (Env & { ended?: string })[] };
     expect(c.environments.every((e) => e.ended === 'timeout')).toBe(true);
+    // Reported the same way everywhere: no exit status, and a trace cut mid-line is no bad input.
+    expect(c.environments.map((e) => e.exitCode)).toEqual([null, null]);
+    expect(c.environments.map((e) => e.unparsed)).toEqual([0, 0]);
+    expect(r.stderr).not.toMatch(/not understood|expected a/);
     expect(leftovers(tmp)).toEqual(NOTHING_LEFT);
   });
 });

@@ -7,7 +7,8 @@ import { basename } from 'node:path';
 import { Diagnostics, newTally, tally } from '../diagnostics.js';
 import { checkStdinOnce, openInputs, type OpenedInput } from '../input.js';
 import { UserError, ExitCode } from '../errors.js';
-import type { Comparison, EnvironmentReport, RuntimeName } from '../compare.js';
+import type { Comparison, EnvironmentReport } from '../compare.js';
+import type { RuntimeKind } from '../runtime.js';
 import { measureEnvironment } from '../measure.js';
 import type { TraceEvent } from '../../parsers/events.js';
 import { renderComparison } from '../report/comparison-report.js';
@@ -26,7 +27,7 @@ export function parseLabelledLog(arg: string): LabelledLog {
   return { label: arg === '-' ? 'stdin' : basename(arg), path: arg };
 }
 
-const RUNTIME_OF_LABEL: Record<string, RuntimeName> = { host: 'host', runc: 'runc', crun: 'crun', gvisor: 'runsc', runsc: 'runsc' };
+const RUNTIME_OF_LABEL: Record<string, RuntimeKind> = { host: 'host', runc: 'runc', crun: 'crun', gvisor: 'runsc', runsc: 'runsc' };
 
 export async function buildDiff(args: string[], diag: Diagnostics): Promise<Comparison> {
   const logs = args.map(parseLabelledLog);

@@ -14,7 +14,8 @@ import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
-import { measureEnvironment } from '../measure.js';
+import { endCutShort, measureEnvironment } from '../measure.js';
+import type { TraceEvent } from '../../parsers/events.js';
 import { parseStraceFiles } from '../../parsers/strace-ff.js';
 import { parseRunscLogFiles } from '../../parsers/runsc-log.js';
 import { parsePerfTrace } from '../../parsers/perf-trace.js';
@@ -207,14 +208,17 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
 async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, signal: AbortSignal, kept: boolean, deadline: number, tracePerf: boolean): Promise<EnvironmentReport> {
   const files = o.workloadTrace.files;
   const perfFile = o.hostTrace?.file;
+  // A run stopped mid-write leaves each trace's last line cut short: said so, not reported as bad input.
+  const cut = (events: AsyncIterable<TraceEvent>) =>
+    o.timedOut || o.interrupted ? endCutShort(events, o.timedOut ? 'the run timed out' : 'the run was interrupted') : events;
   const { fields, counter } = await measureEnvironment({
     name: o.env.name,
     runtime: o.env.runtime,
     workload: {
-      events: diag.watch(o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files)),
+      events: diag.watch(cut(o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files))),
       format: o.workloadTrace.format,
     },
-    perf: perfFile ? diag.watch(parsePerfTrace(createReadStream(perfFile), { file: perfFile })) : null,
+    perf: perfFile ? diag.watch(cut(parsePerfTrace(createReadStream(perfFile), { file: perfFile }))) : null,
     command,
     ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
   });

@@ -17,7 +17,7 @@
 
 import { mkdir, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { RuntimeKind } from './types.js';
+import type { PodRuntime } from '../runtime.js';
 import { buildRootfs, buildToolDir, type HostMount } from './rootfs.js';
 import { envList, WORKLOAD_CWD } from './environment.js';
 import { UserError, ExitCode } from '../errors.js';
@@ -33,7 +33,7 @@ export const STRACE_LOG = 'strace.log';
 export const STRACE_FLAGS = ['-f', '-v', '-s', '256'];
 
 export interface BundleRequest {
-  kind: Exclude<RuntimeKind, 'host'>;
+  kind: PodRuntime;
   /** The run's private temp dir; the bundle goes in `<dir>/bundle`. */
   dir: string;
   command: string[];

@@ -32,8 +32,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({ pids: 1024, memo
 /** CFS period; 100 ms is the kernel's and runc's default, and kubelet's. */
 export const CPU_PERIOD_US = 100_000;
 
-/** Kinds of OCI runtime a pod can run under. */
-export type PodRuntime = 'runc' | 'crun' | 'runsc';
+import type { PodRuntime } from '../runtime.js';
+export type { PodRuntime };
 
 export interface ConfinementOptions {
   /** Like a Kubernetes `privileged: true` container: no seccomp, every capability. Only on request. */

@@ -13,7 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { UserError, ExitCode } from '../errors.js';
-import type { EnvironmentSpec, RunOptions, RunOutcome, RuntimeKind } from './types.js';
+import type { EnvironmentSpec, RunOptions, RunOutcome } from './types.js';
+import type { PodRuntime } from '../runtime.js';
 import type { Confinement } from './confinement.js';
 import { workloadEnvironment, WORKLOAD_CWD } from './environment.js';
 import { checkRuntime, checkTools, toolsFor } from './resolve.js';
@@ -150,7 +151,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       if (straceInPod) await createPrivateFile(path.join(outDir, STRACE_LOG));
       const bundle = await createBundle({
         env: workloadEnv,
-        kind: runtime.kind as Exclude<RuntimeKind, 'host'>,
+        kind: runtime.kind as PodRuntime,
         dir: tempDir,
         command: opts.command,
         rootfs: opts.rootfs,
@@ -281,13 +282,13 @@ function readChildren(pid: number): number[] {
   return out;
 }
 
-function deleteArgs(kind: Exclude<RuntimeKind, 'host'>, id: string): string[] {
+function deleteArgs(kind: PodRuntime, id: string): string[] {
   return kind === 'runsc' ? ['delete', '-force', id] : ['delete', '--force', id];
 }
 
 /** A runtime housekeeping command against the run's private state root; failures are expected
  * (the container may already be gone) and never thrown. */
-async function housekeeping(kind: Exclude<RuntimeKind, 'host'>, bin: string, stateDir: string, args: string[]): Promise<void> {
+async function housekeeping(kind: PodRuntime, bin: string, stateDir: string, args: string[]): Promise<void> {
   if (!(await exists(stateDir))) return;
   await execa(bin, ['--root', stateDir, ...args], {
     reject: false, stdin: 'ignore', timeout: HOUSEKEEPING_MS, forceKillAfterDelay: 1000,

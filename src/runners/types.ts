@@ -2,8 +2,8 @@
 
 import type { Confinement, Limits } from './confinement.js';
 
-/** The program that runs the command: the host itself or an OCI runtime. */
-export type RuntimeKind = 'host' | 'runc' | 'crun' | 'runsc';
+import type { RuntimeKind } from '../runtime.js';
+export type { RuntimeKind };
 
 /** One environment to compare, named like a Kubernetes RuntimeClass ('gvisor' -> runsc). */
 export interface EnvironmentSpec {
