@@ -4,9 +4,18 @@
 
 import { UserError, ExitCode } from './errors.js';
 import { ParseError, type ParseErrorCode } from '../parsers/errors.js';
+import { RunError, type RunErrorCode } from './runners/errors.js';
 
 /** ParseError codes that mean the input itself is at fault: exit 2, like an unreadable file. */
 const INPUT_CODES = new Set<ParseErrorCode>(['RUNSC_NO_BOOT_LOG', 'RUNSC_LOG_DIR_UNREADABLE']);
+
+/** The exit code of each runner refusal (docs/cli.md). */
+const RUN_EXIT: Record<RunErrorCode, number> = {
+  BAD_REQUEST: ExitCode.Usage,
+  NOT_AVAILABLE: ExitCode.MissingRuntime,
+  RUNTIME_FAILED: ExitCode.RuntimeFailed,
+  HOST_UNREADABLE: ExitCode.Failure,
+};
 import { escapeControls } from './report/escape.js';
 
 interface Refusal {
@@ -68,6 +77,8 @@ export function userErrorOf(err: unknown): UserError | null {
   if (err instanceof UserError) return err;
   // A parser's coded refusal of an input the user gave (a runsc log dir without boot logs).
   if (err instanceof ParseError && INPUT_CODES.has(err.code)) return new UserError(err.message, ExitCode.Usage, err.context.hint);
+  // A runner's coded refusal: the exit code is chosen here, by the CLI, not by the runner.
+  if (err instanceof RunError) return new UserError(err.message, RUN_EXIT[err.code], err.context.hint);
   const e = errnoOf(err) ?? errnoOf((err as { cause?: unknown } | null)?.cause);
   if (!e) return null;
   const known = REFUSALS[e.code];

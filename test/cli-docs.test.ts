@@ -25,9 +25,10 @@ describe('one declaration of each option and exit code', () => {
 describe('main() in process (the CLI is importable; nothing runs on import)', () => {
   it('bad run options are usage errors before anything starts', async () => {
     const { main } = await import('../src/cli.js');
-    const { UserError } = await import('../src/errors.js');
+    const { userErrorOf } = await import('../src/user-errors.js');
     for (const argv of [['--timeout', 'Infinity', 'true'], ['--pids', 'lots', 'true'], ['--env', 'novalue', 'true'], ['--pod', 'nope', 'true']]) {
-      await expect(main(argv), argv.join(' ')).rejects.toSatisfy((e: unknown) => e instanceof UserError && e.exitCode === ExitCode.Usage);
+      // The runners' coded refusals become user errors (and their exit codes) in the CLI alone.
+      await expect(main(argv), argv.join(' ')).rejects.toSatisfy((e: unknown) => userErrorOf(e)?.exitCode === ExitCode.Usage);
     }
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '../src/runners/confinement.js';
 import { inspectExecutable } from '../src/runners/elf.js';
 import { buildToolDir } from '../src/runners/rootfs.js';
-import { UserError } from '../src/errors.js';
+import { RunError } from '../src/runners/errors.js';
 import seccompDefault from '../src/runners/confinement/seccomp-runtime-default.json' with { type: 'json' };
 import seccompSysPtrace from '../src/runners/confinement/seccomp-runtime-default-sys-ptrace.json' with { type: 'json' };
 import containerd from '../src/runners/confinement/containerd-defaults.json' with { type: 'json' };
@@ -137,7 +137,7 @@ describe('ociConfinement', () => {
     expect(c.description.limits).toEqual({ pids: 32, memoryBytes: 268435456, cpus: 0.5 });
     expect(ociConfinement(base).resources.cpu.quota).toBe(CPU_PERIOD_US);
     for (const limits of [{ pids: 0 }, { pids: 2.5 }, { memoryBytes: 1024 }, { cpus: 0 }, { cpus: Number.NaN }]) {
-      expect(() => ociConfinement({ ...base, limits: { ...DEFAULT_LIMITS, ...limits } })).toThrow(UserError);
+      expect(() => ociConfinement({ ...base, limits: { ...DEFAULT_LIMITS, ...limits } })).toThrow(RunError);
     }
   });
 
@@ -172,7 +172,7 @@ describe('parseLimit', () => {
   it('rejects nonsense and too-small values, naming the flag', () => {
     for (const [key, text] of [['pids', '1.5'], ['pids', '1'], ['pids', '10k'], ['memoryBytes', '1Qi'], ['memoryBytes', '1Ki'],
       ['cpus', '0'], ['cpus', '-1'], ['cpus', 'two']] as const) {
-      expect(() => parseLimit(key, text), `${key} ${text}`).toThrow(UserError);
+      expect(() => parseLimit(key, text), `${key} ${text}`).toThrow(RunError);
     }
     expect(() => parseLimit('memoryBytes', 'lots')).toThrow(/--memory "lots": expected bytes or a quantity/);
   });

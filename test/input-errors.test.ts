@@ -204,6 +204,14 @@ describe('standard input named more than once', () => {
     expect(r.exitCode).toBe(ExitCode.Usage);
     expect(r.stderr.trim()).toMatch(new RegExp(`^trace-compare: ${stdinTwice.source.slice(1)}`));
   });
+  it('a runner\'s coded refusal gets its exit code from the CLI\'s table', async () => {
+    const { RunError } = await import('../src/runners/errors.js');
+    const cases = [['BAD_REQUEST', ExitCode.Usage], ['NOT_AVAILABLE', ExitCode.MissingRuntime], ['RUNTIME_FAILED', ExitCode.RuntimeFailed], ['HOST_UNREADABLE', ExitCode.Failure]] as const;
+    for (const [code, exit] of cases) {
+      const u = userErrorOf(new RunError(code, 'm', { hint: 'h' }));
+      expect(u, code).toMatchObject({ message: 'm', exitCode: exit, hint: 'h' });
+    }
+  });
   it('a runsc log directory without boot logs is a usage error (exit 2) saying what to give', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tc-norunsc-'));
     try {

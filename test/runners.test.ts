@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync
 import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime, installMissing } from '../src/runners/resolve.js';
 import { inspectExecutable, sharedLibraries } from '../src/runners/elf.js';
 import { runEnvironment, probeKernelRelease } from '../src/runners/run.js';
-import { UserError, ExitCode } from '../src/errors.js';
+import { RunError } from '../src/runners/errors.js';
 import { liveResources } from '../src/runners/registry.js';
 import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
 import { gvisorRelease, has } from './helpers/live.js';
@@ -57,9 +57,9 @@ describe('resolveEnvironment', () => {
     for (const bad of ['kata', 'x=kata', '=runc', 'a b=runc']) {
       let err: unknown;
       try { resolveEnvironment(bad); } catch (e) { err = e; }
-      expect(err).toBeInstanceOf(UserError);
-      expect((err as UserError).exitCode).toBe(ExitCode.Usage);
-      expect((err as UserError).hint).toBeTruthy();
+      expect(err).toBeInstanceOf(RunError);
+      expect((err as RunError).code).toBe('BAD_REQUEST');
+      expect((err as RunError).context.hint).toBeTruthy();
     }
   });
   it('lists the tools each environment needs', () => {
@@ -67,14 +67,14 @@ describe('resolveEnvironment', () => {
     expect(toolsFor('runsc', { tracePerf: true })).toEqual(['runsc', 'perf']);
     expect(toolsFor('runc', { tracePerf: false, traceWorkload: false })).toEqual(['runc']);
   });
-  it('a missing tool is a MissingRuntime UserError naming the package', async () => {
+  it('a missing tool is a NOT_AVAILABLE RunError naming the package', async () => {
     const oldPath = process.env.PATH;
     process.env.PATH = ''; // strace lives in /usr/bin, which is then not searched
     try {
       const err = await checkTools(['strace', 'perf']).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(UserError);
-      expect((err as UserError).exitCode).toBe(ExitCode.MissingRuntime);
-      expect((err as UserError).hint).toContain('apt-get install strace linux-perf');
+      expect(err).toBeInstanceOf(RunError);
+      expect((err as RunError).code).toBe('NOT_AVAILABLE');
+      expect((err as RunError).context.hint).toContain('apt-get install strace linux-perf');
     } finally {
       process.env.PATH = oldPath;
     }
@@ -199,8 +199,8 @@ describe('exit codes and files', () => {
       const script = path.join(dir, 'evil');
       writeFileSync(script, '#!/etc/shadow\n', { mode: 0o755 });
       const err = await runEnvironment(RUNC, { command: [script], timeoutMs: 10_000, tracePerf: false }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(UserError);
-      expect((err as UserError).message).toMatch(/#! interpreter \/etc\/shadow is not an executable file/);
+      expect(err).toBeInstanceOf(RunError);
+      expect((err as RunError).message).toMatch(/#! interpreter \/etc\/shadow is not an executable file/);
       expect(liveResources()).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -209,18 +209,18 @@ describe('exit codes and files', () => {
 });
 
 describe('errors before the run', () => {
-  it.skipIf(!!reasons.runc)('a command not on this host is a UserError and nothing stays registered', async () => {
+  it.skipIf(!!reasons.runc)('a command not on this host is a RunError and nothing stays registered', async () => {
     const err = await runEnvironment(RUNC, { command: ['no-such-command-xyz'], timeoutMs: 10_000, tracePerf: false })
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toContain('no-such-command-xyz');
+    expect(err).toBeInstanceOf(RunError);
+    expect((err as RunError).message).toContain('no-such-command-xyz');
     expect(liveResources()).toEqual([]);
   });
   it('installMissing installs nothing when nothing is missing', async () => {
     expect(await installMissing(['strace'])).toEqual([]);
   });
   it('an empty command is a usage error', async () => {
-    await expect(runEnvironment(HOST, { command: [], timeoutMs: 1000, tracePerf: false })).rejects.toBeInstanceOf(UserError);
+    await expect(runEnvironment(HOST, { command: [], timeoutMs: 1000, tracePerf: false })).rejects.toBeInstanceOf(RunError);
   });
 });
 

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { PodRuntime } from '../runtime.js';
 import { buildRootfs, buildToolDir, type HostMount } from './rootfs.js';
 import { envList, WORKLOAD_CWD } from './environment.js';
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 import { ociConfinement, DEFAULT_LIMITS, type Confinement, type Limits } from './confinement.js';
 
 export const TOOLS_DIR = '/dev/.trace-compare/tools';
@@ -71,7 +71,7 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
   if (req.rootfs !== undefined) {
     rootfs = path.resolve(req.rootfs);
     const st = await stat(rootfs).catch(() => null);
-    if (!st?.isDirectory()) throw new UserError(`--rootfs ${req.rootfs} is not a directory`, ExitCode.Usage);
+    if (!st?.isDirectory()) throw new RunError('BAD_REQUEST', `--rootfs ${req.rootfs} is not a directory`);
     workload = req.command;
   } else {
     rootfs = path.join(dir, 'rootfs');

@@ -9,7 +9,7 @@
 import seccompDefault from './confinement/seccomp-runtime-default.json' with { type: 'json' };
 import seccompSysPtrace from './confinement/seccomp-runtime-default-sys-ptrace.json' with { type: 'json' };
 import containerd from './confinement/containerd-defaults.json' with { type: 'json' };
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 
 /** cgroup limits of one pod. */
 export interface Limits {
@@ -223,7 +223,7 @@ function checkLimits(l: Limits): void {
   for (const key of ['pids', 'memoryBytes', 'cpus'] as const) {
     const v = l[key];
     if (!Number.isFinite(v) || v < MIN_LIMITS[key] || (key !== 'cpus' && !Number.isInteger(v))) {
-      throw new UserError(`${key} limit ${v} is invalid: at least ${MIN_LIMITS[key]}${key === 'cpus' ? '' : ', a whole number'}`, ExitCode.Usage);
+      throw new RunError('BAD_REQUEST', `${key} limit ${v} is invalid: at least ${MIN_LIMITS[key]}${key === 'cpus' ? '' : ', a whole number'}`);
     }
   }
 }
@@ -233,7 +233,7 @@ const DECIMAL = { k: 1e3, K: 1e3, M: 1e6, G: 1e9, T: 1e12 } as const;
 
 /**
  * A limit flag's value in Kubernetes quantity notation: pids '512'; memory '512Mi', '1Gi', '1G',
- * '1073741824' (bytes); cpus '0.5', '500m', '2'. Throws a UserError naming the flag when invalid.
+ * '1073741824' (bytes); cpus '0.5', '500m', '2'. Throws a RunError (BAD_REQUEST) naming the flag when invalid.
  */
 export function parseLimit(key: keyof Limits, text: string, flag = `--${key === 'memoryBytes' ? 'memory' : key}`): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(text);
@@ -249,11 +249,11 @@ export function parseLimit(key: keyof Limits, text: string, flag = `--${key === 
     }
   }
   const hint = { pids: 'a whole number, e.g. 512', memoryBytes: 'bytes or a quantity like 512Mi, 2Gi', cpus: 'CPUs like 0.5, 2 or 500m' }[key];
-  if (value === undefined) throw new UserError(`${flag} ${JSON.stringify(text)}: expected ${hint}`, ExitCode.Usage);
+  if (value === undefined) throw new RunError('BAD_REQUEST', `${flag} ${JSON.stringify(text)}: expected ${hint}`);
   try {
     checkLimits({ ...DEFAULT_LIMITS, [key]: value });
   } catch {
-    throw new UserError(`${flag} ${text} is too small or not whole: at least ${MIN_LIMITS[key]}`, ExitCode.Usage);
+    throw new RunError('BAD_REQUEST', `${flag} ${text} is too small or not whole: at least ${MIN_LIMITS[key]}`);
   }
   return value;
 }

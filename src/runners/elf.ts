@@ -2,7 +2,7 @@
 
 import { open } from 'node:fs/promises';
 import { execa } from 'execa';
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 
 export type ExecutableKind =
   | { kind: 'static' }
@@ -58,8 +58,7 @@ export async function inspectExecutable(file: string): Promise<ExecutableKind> {
 export async function sharedLibraries(file: string, interp: string): Promise<string[]> {
   const res = await execa(interp, ['--list', file], { reject: false, stdin: 'ignore', timeout: 10_000 });
   if (res.exitCode !== 0) {
-    throw new UserError(`cannot list the shared libraries of ${file}: ${String(res.stderr).trim() || `exit ${res.exitCode}`}`,
-      ExitCode.Failure);
+    throw new RunError('HOST_UNREADABLE', `cannot list the shared libraries of ${file}: ${String(res.stderr).trim() || `exit ${res.exitCode}`}`);
   }
   const libs = new Set<string>([interp]);
   for (const line of String(res.stdout).split('\n')) {
@@ -69,7 +68,7 @@ export async function sharedLibraries(file: string, interp: string): Promise<str
     if (!m) continue;
     const target = m[2] ?? m[1]!;
     if (target === 'not found') {
-      throw new UserError(`${file} needs ${m[1]}, which the dynamic loader cannot find`, ExitCode.Failure);
+      throw new RunError('HOST_UNREADABLE', `${file} needs ${m[1]}, which the dynamic loader cannot find`);
     }
     if (target.startsWith('/')) libs.add(target);
   }

@@ -4,7 +4,7 @@
 // uname -r from 38 to 112 syscalls).
 
 import { CONTAINER_PATH } from './rootfs.js';
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 
 /** The working directory of every workload: the one directory every environment has and shares. */
 export const WORKLOAD_CWD = '/';
@@ -21,7 +21,7 @@ export function workloadEnvironment(caller: NodeJS.ProcessEnv, extra: string[] =
   for (const [k, v] of Object.entries(caller)) if (PASSED.test(k) && v !== undefined) env[k] = v;
   for (const kv of extra) {
     const eq = kv.indexOf('=');
-    if (eq <= 0 || /[\0]/.test(kv)) throw new UserError(`--env ${kv}: expected NAME=VALUE`, ExitCode.Usage);
+    if (eq <= 0 || /[\0]/.test(kv)) throw new RunError('BAD_REQUEST', `--env ${kv}: expected NAME=VALUE`);
     env[kv.slice(0, eq)] = kv.slice(eq + 1);
   }
   return env;

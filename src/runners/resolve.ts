@@ -3,7 +3,7 @@
 import { access, constants, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 import type { EnvironmentSpec, RuntimeKind } from './types.js';
 
 const HANDLERS: readonly RuntimeKind[] = ['runc', 'runsc', 'crun'];
@@ -24,19 +24,16 @@ export function resolveEnvironment(spec: string): EnvironmentSpec {
     const name = spec.slice(0, eq);
     const handler = spec.slice(eq + 1);
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
-      throw new UserError(`bad environment name '${name}' in '${spec}'`, ExitCode.Usage,
-        'use letters, digits, ".", "_" or "-", e.g. --pod sandboxed=runsc');
+      throw new RunError('BAD_REQUEST', `bad environment name '${name}' in '${spec}'`, { hint: 'use letters, digits, ".", "_" or "-", e.g. --pod sandboxed=runsc' });
     }
     if (!(HANDLERS as readonly string[]).includes(handler)) {
-      throw new UserError(`unknown runtime handler '${handler}' in '${spec}'`, ExitCode.Usage,
-        `the handler must be one of ${HANDLERS.join(', ')}, e.g. --pod sandboxed=runsc`);
+      throw new RunError('BAD_REQUEST', `unknown runtime handler '${handler}' in '${spec}'`, { hint: `the handler must be one of ${HANDLERS.join(', ')}, e.g. --pod sandboxed=runsc` });
     }
     return { name, runtime: handler as RuntimeKind };
   }
   const kind = KNOWN[spec];
   if (!kind) {
-    throw new UserError(`unknown environment '${spec}'`, ExitCode.Usage,
-      `known names: ${Object.keys(KNOWN).join(', ')}; or NAME=HANDLER with HANDLER one of ${HANDLERS.join(', ')}`);
+    throw new RunError('BAD_REQUEST', `unknown environment '${spec}'`, { hint: `known names: ${Object.keys(KNOWN).join(', ')}; or NAME=HANDLER with HANDLER one of ${HANDLERS.join(', ')}` });
   }
   return { name: spec, runtime: kind };
 }
@@ -80,12 +77,11 @@ export function toolsFor(kind: RuntimeKind, opts: { tracePerf: boolean; traceWor
   return tools;
 }
 
-/** Finds the binary of one tool; throws UserError(MissingRuntime) saying what to install. */
+/** Finds the binary of one tool; throws a RunError (NOT_AVAILABLE) saying what to install. */
 export async function checkTool(tool: Tool): Promise<string> {
   const found = await which(tool);
   if (found) return found;
-  throw new UserError(`${tool} is not installed (not found on PATH)`, ExitCode.MissingRuntime,
-    `install it: apt-get install ${PACKAGE[tool]}`);
+  throw new RunError('NOT_AVAILABLE', `${tool} is not installed (not found on PATH)`, { hint: `install it: apt-get install ${PACKAGE[tool]}` });
 }
 
 /** Checks a runtime kind: its binary, and root for containers. Returns the binary path (or null for host). */
@@ -93,8 +89,7 @@ export async function checkRuntime(kind: RuntimeKind): Promise<string | null> {
   if (kind === 'host') return null;
   const bin = await checkTool(kind);
   if (process.getuid?.() !== 0) {
-    throw new UserError(`running under ${kind} needs root (this process runs as uid ${process.getuid?.()})`,
-      ExitCode.MissingRuntime, 'run as root (e.g. with sudo), or leave out --pod to trace on the host only');
+    throw new RunError('NOT_AVAILABLE', `running under ${kind} needs root (this process runs as uid ${process.getuid?.()})`, { hint: 'run as root (e.g. with sudo), or leave out --pod to trace on the host only' });
   }
   return bin;
 }
@@ -108,8 +103,7 @@ export async function checkTools(tools: Tool[]): Promise<Record<string, string>>
     if (p) found[t] = p; else missing.push(t);
   }
   if (missing.length > 0) {
-    throw new UserError(`missing: ${missing.join(', ')}`, ExitCode.MissingRuntime,
-      `install: apt-get install ${missing.map((t) => PACKAGE[t]).join(' ')} (or pass --install-missing as root)`);
+    throw new RunError('NOT_AVAILABLE', `missing: ${missing.join(', ')}`, { hint: `install: apt-get install ${missing.map((t) => PACKAGE[t]).join(' ')} (or pass --install-missing as root)` });
   }
   return found;
 }
@@ -121,20 +115,17 @@ export async function installMissing(tools: Tool[]): Promise<Tool[]> {
   if (missing.length === 0) return [];
   const pkgs = missing.map((t) => PACKAGE[t]);
   if (process.getuid?.() !== 0) {
-    throw new UserError(`cannot install ${pkgs.join(' ')}: not root`, ExitCode.MissingRuntime,
-      `run: sudo apt-get install ${pkgs.join(' ')}`);
+    throw new RunError('NOT_AVAILABLE', `cannot install ${pkgs.join(' ')}: not root`, { hint: `run: sudo apt-get install ${pkgs.join(' ')}` });
   }
   const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
   if (!/^(ID|ID_LIKE)=.*\b(debian|ubuntu)\b/m.test(osRelease) || !(await which('apt-get'))) {
-    throw new UserError(`cannot install ${pkgs.join(' ')}: not a Debian/Ubuntu system with apt-get`,
-      ExitCode.MissingRuntime, `install ${missing.join(', ')} with your package manager`);
+    throw new RunError('NOT_AVAILABLE', `cannot install ${pkgs.join(' ')}: not a Debian/Ubuntu system with apt-get`, { hint: `install ${missing.join(', ')} with your package manager` });
   }
   const res = await execa('apt-get', ['install', '-y', ...pkgs], {
     reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' }, stdin: 'ignore',
   });
   if (res.exitCode !== 0) {
-    throw new UserError(`apt-get install ${pkgs.join(' ')} failed (exit ${res.exitCode})`, ExitCode.MissingRuntime,
-      String(res.stderr).split('\n').filter(Boolean).slice(-3).join(' | ') || 'try apt-get update first');
+    throw new RunError('NOT_AVAILABLE', `apt-get install ${pkgs.join(' ')} failed (exit ${res.exitCode})`, { hint: String(res.stderr).split('\n').filter(Boolean).slice(-3).join(' | ') || 'try apt-get update first' });
   }
   return missing;
 }

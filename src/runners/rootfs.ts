@@ -3,7 +3,7 @@
 
 import { copyFile, lstat, mkdir, readdir, readlink, realpath, rm, symlink, writeFile, chmod, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 import { inspectExecutable, sharedLibraries } from './elf.js';
 import { which } from './resolve.js';
 
@@ -15,7 +15,7 @@ export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
  * way (Debian's /bin -> usr/bin, /lib64/ld-linux... -> ...), so the copy resolves exactly as on the host.
  */
 export async function mirrorPath(root: string, hostPath: string, depth = 0): Promise<void> {
-  if (depth > 40) throw new UserError(`too many symlinks resolving ${hostPath}`, ExitCode.Failure);
+  if (depth > 40) throw new RunError('HOST_UNREADABLE', `too many symlinks resolving ${hostPath}`);
   const parts = path.resolve(hostPath).split('/').filter(Boolean);
   let cur = '/';
   for (let i = 0; i < parts.length; i++) {
@@ -35,7 +35,7 @@ export async function mirrorPath(root: string, hostPath: string, depth = 0): Pro
       cur = p;
       continue;
     }
-    if (i !== parts.length - 1) throw new UserError(`${p} is not a directory (in ${hostPath})`, ExitCode.Failure);
+    if (i !== parts.length - 1) throw new RunError('HOST_UNREADABLE', `${p} is not a directory (in ${hostPath})`);
     if (!(await lstat(inRoot).catch(() => null))) {
       await copyFile(p, inRoot);
       await chmod(inRoot, st.mode & 0o7777);
@@ -57,7 +57,7 @@ export async function closure(executable: string, seen = new Set<string>()): Pro
     // copied into a pod.
     const st = await stat(info.interpreter).catch(() => null);
     if (!st?.isFile() || !(await which(info.interpreter))) {
-      throw new UserError(`${executable}: its #! interpreter ${info.interpreter} is not an executable file`, ExitCode.Usage);
+      throw new RunError('BAD_REQUEST', `${executable}: its #! interpreter ${info.interpreter} is not an executable file`);
     }
     files.push(...(await closure(info.interpreter, seen)));
     // `#!/usr/bin/env prog`: env looks prog up on PATH at run time, so bring prog too.
@@ -69,11 +69,10 @@ export async function closure(executable: string, seen = new Set<string>()): Pro
   return files;
 }
 
-/** Resolves a command name to an absolute host path, or throws a UserError naming it. */
+/** Resolves a command name to an absolute host path, or throws a RunError naming it. */
 export async function resolveCommand(name: string): Promise<string> {
   const found = await which(name, CONTAINER_PATH + ':' + (process.env.PATH ?? ''));
-  if (!found) throw new UserError(`command not found on this host: ${name}`, ExitCode.Usage,
-    'give a command installed here, or a root filesystem containing it with --rootfs');
+  if (!found) throw new RunError('BAD_REQUEST', `command not found on this host: ${name}`, { hint: 'give a command installed here, or a root filesystem containing it with --rootfs' });
   return found;
 }
 

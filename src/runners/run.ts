@@ -2,7 +2,7 @@
 // deleted, processes killed, temp dirs removed (trace files only once the caller disposes them).
 //
 // Layout of the run's private dir (mkdtemp, 0700): bundle/ (config.json, rootfs/), tools/ (strace
-// copy), state/ (runtime --root), out/ (strace.log, perf.txt, runsc/ debug logs, status), init.pid.
+// copy), state/ (runtime --root), out/ (strace.log, perf.data then perf.txt, runsc/ debug logs, status), init.pid.
 // Concurrent runs share nothing: own dir, own state root, own container id. No directory of it is
 // mounted into a pod: only the file out/strace.log, bound as a file (see bundle.ts).
 
@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { UserError, ExitCode } from '../errors.js';
+import { RunError } from './errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome } from './types.js';
 import type { PodRuntime } from '../runtime.js';
 import type { Confinement } from './confinement.js';
@@ -24,6 +24,7 @@ import { killAll, killGroup } from './procs.js';
 import { register } from './registry.js';
 import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
+import { RECORD_THEN_REPLAY } from './host-trace.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
 const GRACE_MS = 3000;
@@ -34,16 +35,10 @@ const HOUSEKEEPING_MS = 3000;
 // the command reaches it only as "$@", never parsed by the shell.
 const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
 
-// -f is --force. -m 1024: 4 MiB ring buffers, so the bursts of gVisor's ptrace platform lose no events
-// (the default lost thousands on python3 -c). The fork/exec tracepoints give exact host pids for parent
-// and child: inside a pid namespace perf prints clone's return as the namespace-local pid, which can
-// name an unrelated thread.
-const PERF_FLAGS = ['trace', '-f', '-m', '1024', '--syscalls', '-e', 'sched:sched_process_fork,sched:sched_process_exec'];
-
 type StopReason = 'timeout' | 'interrupt';
 
 export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Promise<RunOutcome> {
-  if (opts.command.length === 0) throw new UserError('no command to run', ExitCode.Usage);
+  if (opts.command.length === 0) throw new RunError('BAD_REQUEST', 'no command to run');
   const traceWorkload = opts.traceWorkload !== false;
   const bins = await checkTools(toolsFor(env.runtime, { tracePerf: opts.tracePerf, traceWorkload }));
   const runtimeBin = await checkRuntime(env.runtime);
@@ -56,6 +51,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const statusFile = path.join(outDir, 'status');
   const runscLogDir = path.join(outDir, 'runsc');
   const perfFile = path.join(outDir, 'perf.txt');
+  const perfData = path.join(outDir, 'perf.data');
+  const hostTracer = opts.hostTracer ?? RECORD_THEN_REPLAY;
   const stdoutFile = path.join(outDir, 'stdout');
   const stderrFile = path.join(outDir, 'stderr');
   const id = `trace-compare-${randomBytes(6).toString('hex')}`;
@@ -169,7 +166,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         : [runtime.bin, '--root', stateDir, 'run', '--bundle', bundle.dir, '--pid-file', pidFile, id];
     }
     if (opts.tracePerf) {
-      argv = [bins.perf!, ...PERF_FLAGS, '-o', perfFile, '--', '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
+      argv = [bins.perf!, ...hostTracer.args(perfData), '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
     }
     if (!runtime) {
       cgroup = await createRunCgroup(id);
@@ -223,6 +220,12 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       : traceWorkload ? [path.join(outDir, STRACE_LOG)] : [];
     const files: string[] = [];
     for (const f of candidates) if (await isRegularFile(f)) files.push(f);
+    // perf recorded during the run; its text is made now, after the workload and the runtime are gone.
+    if (opts.tracePerf && (await isRegularFile(perfData))) {
+      await hostTracer.finish(bins.perf!, perfData, perfFile).catch((e: unknown) => {
+        process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    }
     const stdout = await readSample(stdoutFile);
     const stderrSample = await readSample(stderrFile);
     const stderr = stderrSample.text;
@@ -319,8 +322,7 @@ export async function probeKernelRelease(env: EnvironmentSpec, opts: { rootfs?: 
   });
   try {
     if (out.exitCode !== 0) {
-      throw new UserError(`uname -r failed under ${env.name}: ${out.runtimeError ?? out.stderr.trim() ?? `exit ${out.exitCode}`}`,
-        ExitCode.RuntimeFailed);
+      throw new RunError('RUNTIME_FAILED', `uname -r failed under ${env.name}: ${out.runtimeError ?? out.stderr.trim() ?? `exit ${out.exitCode}`}`);
     }
     return out.stdout.trim();
   } finally {

@@ -1,6 +1,7 @@
 // What a runner is asked to do and what it hands back: raw trace files plus the process result.
 
 import type { Confinement, Limits } from './confinement.js';
+import type { HostTracer } from './host-trace.js';
 
 import type { RuntimeKind } from '../runtime.js';
 export type { RuntimeKind };
@@ -20,8 +21,10 @@ export interface RunOptions {
   rootfs?: string;
   /** Aborting ends the run like a timeout does, reported as `interrupted`. */
   signal?: AbortSignal;
-  /** Wrap the whole run (runtime included) in `perf trace -f -o FILE --`. */
+  /** Wrap the whole run (runtime included) in perf: `perf trace record` during it, text made afterwards (host-trace.ts). */
   tracePerf: boolean;
+  /** Tests only: another way to take the host-kernel view (the old live `perf trace`), to compare mechanisms. */
+  hostTracer?: HostTracer;
   /** Trace the workload's own syscalls (strace, or runsc --strace). Default true; false = bare run. */
   traceWorkload?: boolean;
   /**
