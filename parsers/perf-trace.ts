@@ -1,4 +1,6 @@
 // Parser for `perf trace` text output (perf 6.1's tools/perf/builtin-trace.c), streaming.
+// The same text whether perf printed it live or replayed a recording (`perf trace -i`, the sched lines
+// put back by src/runners/host-trace.ts, which is how a run makes it).
 //
 // Line forms, after the head `TS ( DUR ms): comm/tid ` (TS is `?` when perf saw no entry time,
 // DUR is blank when not computed; comm is cut to 14 characters and may hold spaces or `/`):

@@ -7,6 +7,9 @@ import { parsePerfTrace } from '../parsers/perf-trace.js';
 import { parseRunscLogDir } from '../parsers/runsc-log.js';
 import { attributeHostKernel, type AttributionHint, type HostKernelView } from '../src/attribution.js';
 import { has } from './helpers/live.js';
+import { LIVE_PERF_TRACE } from './helpers/live-perf.js';
+import { runEnvironment } from '../src/runners/run.js';
+import type { EnvironmentSpec } from '../src/runners/types.js';
 
 const view = (file: string, hint: AttributionHint): Promise<HostKernelView> =>
   attributeHostKernel(parsePerfTrace(createReadStream(file), { file }), hint);
@@ -170,4 +173,57 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
     expect(v.processes.filter((p) => p.comm.startsWith('runc:[0')).map((p) => p.comm)).toEqual(['runc:[0:PARENT]', 'runc:[0:PARENT]']);
     expect(v.roles.map((r) => r.label)).toContain('runc init runc:[2:INIT]');
   });
+});
+
+// The product records (perf trace record) and formats afterwards; before, perf trace formatted live. The
+// figures must not change: the same uname run, both ways, in all three environments.
+const agreeMissing = ['perf', 'runc', 'runsc', 'strace'].filter((t) => !has(t));
+const agreeSkip = !isRoot ? 'needs root (perf, runc, runsc)' : agreeMissing.length > 0 ? `missing ${agreeMissing.join(', ')}` : null;
+if (agreeSkip) console.warn(`record-vs-live agreement test skipped: ${agreeSkip}`);
+
+describe.skipIf(agreeSkip !== null)('record then replay gives the figures live perf trace gave (uname -r, three environments)', () => {
+  const envs: EnvironmentSpec[] = [{ name: 'host', runtime: 'host' }, { name: 'runc', runtime: 'runc' }, { name: 'gvisor', runtime: 'runsc' }];
+  for (const env of envs) {
+    it(`${env.name}: the workload rows agree exactly; the runtime's totals within run-to-run noise`, async () => {
+      const command = ['uname', '-r'];
+      const once = async (live: boolean) => {
+        const o = await runEnvironment(env, { command, timeoutMs: 60_000, tracePerf: true, ...(live ? { hostTracer: LIVE_PERF_TRACE } : {}) });
+        try {
+          expect(o.exitCode).toBe(0);
+          expect(o.hostTrace).not.toBeNull();
+          const file = o.hostTrace!.file;
+          const text = readFileSync(file, 'utf8');
+          const v = await view(file, {
+            runtime: env.runtime, command,
+            ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
+            ...(env.runtime !== 'runsc' ? { tracedBy: 'strace' } : {}),
+          });
+          return { v, forks: (text.match(/ sched:sched_process_fork\(/g) ?? []).length, execs: (text.match(/ sched:sched_process_exec\(/g) ?? []).length };
+        } finally {
+          await o.dispose();
+        }
+      };
+      const live = await once(true);
+      const rec = await once(false);
+      const sum = (v: HostKernelView) => v.runtime.reduce((a, r) => a + r.calls, 0);
+      console.log(`${env.name}: workload live ${JSON.stringify(live.v.workload.map((w) => [w.syscall, w.calls, w.entered]))}; ` +
+        `runtime+tool calls live ${sum(live.v)} vs recorded ${sum(rec.v)}; sched fork/exec lines live ${live.forks}/${live.execs} vs recorded ${rec.forks}/${rec.execs}`);
+      expect(rec.v.workload).toEqual(live.v.workload);
+      expect(rec.v.workload.length).toBeGreaterThan(0);
+      expect(row(rec.v, 'uname')).toEqual({ syscall: 'uname', calls: 1, entered: env.runtime === 'runsc' ? 0 : 1 });
+      expect(rec.v.lostEvents).toBe(0);
+      expect(live.v.lostEvents).toBe(0);
+      // The exec tracepoints are the same run to run (the same programs start); the forks include the
+      // Go runtimes' threads (runc, runsc), whose number varies.
+      expect(rec.execs).toBe(live.execs);
+      expect(rec.forks).toBeGreaterThan(0);
+      // The runtime's and the tool's own calls vary run to run (Go threads, futex waits, perf's timing):
+      // the same roles, and totals within a factor of two of each other.
+      const labels = (v: HostKernelView) => new Set(v.roles.filter((r) => !/thread|unattributed/.test(r.label)).map((r) => r.label));
+      expect([...labels(rec.v)].sort()).toEqual([...labels(live.v)].sort());
+      expect(sum(rec.v)).toBeGreaterThan(sum(live.v) / 2);
+      expect(sum(rec.v)).toBeLessThan(sum(live.v) * 2);
+      expect(rec.v.processes.filter((p) => p.role === 'workload').length).toBe(live.v.processes.filter((p) => p.role === 'workload').length);
+    });
+  }
 });

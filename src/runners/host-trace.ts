@@ -28,7 +28,7 @@ const SCHED_EVENTS = 'sched:sched_process_fork,sched:sched_process_exec';
 export interface HostTracer {
   /** perf's arguments up to and including `--`, writing to `dataFile`. */
   args(dataFile: string): string[];
-  /** Makes `textFile` (perf trace text) from `dataFile`; the data file may be removed. */
+  /** Makes `textFile` (perf trace text) from `dataFile`, then may remove the data file; throws when it cannot. */
   finish(perf: string, dataFile: string, textFile: string): Promise<void>;
 }
 
@@ -46,9 +46,10 @@ export const RECORD_THEN_REPLAY: HostTracer = {
       ]);
       if (replay.exitCode !== 0) throw new Error(`perf trace -i ${dataFile} exited ${replay.exitCode}: ${String(replay.stderr).trim().slice(-300)}`);
       await mergeSchedEvents(replayFile, sched, textFile);
-    } finally {
-      await rm(replayFile, { force: true });
       await rm(dataFile, { force: true });
+    } finally {
+      // A record that could not be read stays (for --keep-temp, and so a full trace disk is still seen full).
+      await rm(replayFile, { force: true });
     }
   },
 };
