@@ -40,10 +40,12 @@ describe('sched events merged into a replayed perf trace', () => {
         const { replay, sched } = split(readFileSync(live, 'utf8'));
         expect(sched.length).toBeGreaterThan(0);
         writeFileSync(join(dir, 'replay.txt'), replay);
-        await mergeSchedEvents(join(dir, 'replay.txt'), sched, join(dir, 'merged.txt'));
+        await mergeSchedEvents(join(dir, 'replay.txt'), sched, 0, join(dir, 'merged.txt'));
         const merged = readFileSync(join(dir, 'merged.txt'), 'utf8');
         expect(merged.split('\n').filter((l) => l.includes(' sched:sched_process_')).length).toBe(sched.length);
         expect(await attribute(join(dir, 'merged.txt'), hint)).toEqual(await attribute(live, hint));
+        // Nothing but the sched lines added: the replayed lines come through byte for byte.
+        expect(merged.split('\n').filter((l) => !l.includes(' sched:sched_process_')).join('\n')).toBe(replay);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

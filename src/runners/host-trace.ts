@@ -4,8 +4,8 @@
 // During the run perf only records (`perf trace record`: the raw_syscalls enter/exit tracepoints and the
 // sched fork/exec tracepoints, written unformatted to a perf.data file). Formatting every event live
 // (`perf trace -o FILE`) cost 5x the recording on a 170,000-syscall `find`. Afterwards:
-//   - `perf trace -i DATA -T` replays the syscalls in the same text format perf trace prints live
-//     (absolute times with -T: turned back into times relative to the first event here);
+//   - `perf trace -i DATA` replays the syscalls in the same text format perf trace prints live (times
+//     relative to the recording's first event, as live);
 //   - `perf trace -i` prints no tracepoint other than the syscalls, so the sched:sched_process_fork and
 //     sched:sched_process_exec events (exact host pids for parent and child across pid namespaces) come
 //     from `perf script` and are put back where live perf trace prints them: a fork before the parent's
@@ -41,11 +41,11 @@ export const RECORD_THEN_REPLAY: HostTracer = {
     const replayFile = `${textFile}.replay`;
     try {
       const [replay, sched] = await Promise.all([
-        execa(perf, ['trace', '-f', '-i', dataFile, '-T', '-o', replayFile], { stdin: 'ignore', reject: false, stdout: 'ignore', stderr: 'pipe' }),
+        execa(perf, ['trace', '-f', '-i', dataFile, '-o', replayFile], { stdin: 'ignore', reject: false, stdout: 'ignore', stderr: 'pipe' }),
         schedEvents(perf, dataFile),
       ]);
       if (replay.exitCode !== 0) throw new Error(`perf trace -i ${dataFile} exited ${replay.exitCode}: ${String(replay.stderr).trim().slice(-300)}`);
-      await mergeSchedEvents(replayFile, sched, textFile);
+      await mergeSchedEvents(replayFile, sched.events, sched.firstNs, textFile);
       await rm(dataFile, { force: true });
     } finally {
       // A record that could not be read stays (for --keep-temp, and so a full trace disk is still seen full).
@@ -87,20 +87,42 @@ export function parseSchedLine(line: string): SchedEvent | null {
   return x ? { ...base, kind: 'exec', filename: x[1]!, pid: Number(x[2]), oldPid: Number(x[3]) } : null;
 }
 
-/** The sched events of a recording, in time order (perf script prints every event; only these are kept). */
-async function schedEvents(perf: string, dataFile: string): Promise<SchedEvent[]> {
+/**
+ * The sched events of a recording, in time order, and the time of its first event (the zero of perf
+ * trace's relative times). perf script prints every event; the few sched lines are found in its output
+ * with Buffer.indexOf, without splitting millions of syscall lines into strings.
+ */
+async function schedEvents(perf: string, dataFile: string): Promise<{ events: SchedEvent[]; firstNs: number }> {
   const child = execa(perf, ['script', '-f', '-i', dataFile, '--ns', '-F', 'tid,time,event,trace'], {
-    stdin: 'ignore', stderr: 'pipe', reject: false, buffer: { stdout: false },
+    stdin: 'ignore', stderr: 'pipe', reject: false, buffer: { stdout: false }, encoding: 'buffer',
   });
-  const out: SchedEvent[] = [];
-  for await (const ln of readLines(child.stdout!, DEFAULT_MAX_LINE)) {
-    if (ln.tooLong || !ln.text.includes(' sched:sched_process_')) continue;
-    const e = parseSchedLine(ln.text);
-    if (e) out.push(e);
+  const events: SchedEvent[] = [];
+  let firstNs: number | null = null;
+  let carry: Buffer = Buffer.alloc(0);
+  const needle = Buffer.from(' sched:sched_process_');
+  for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    const lastNl = buf.lastIndexOf(10);
+    if (lastNl === -1) {
+      carry = buf.length > 1 << 20 ? Buffer.alloc(0) : buf;
+      continue;
+    }
+    if (firstNs === null) {
+      const m = /^\s*\d+\s+(\d+)\.(\d{9}):/.exec(buf.subarray(0, buf.indexOf(10)).toString('latin1'));
+      if (m) firstNs = Number(m[1]) * 1e9 + Number(m[2]);
+    }
+    for (let at = buf.indexOf(needle); at !== -1 && at < lastNl; at = buf.indexOf(needle, at + 1)) {
+      const start = buf.lastIndexOf(10, at) + 1;
+      const end = buf.indexOf(10, at);
+      const e = parseSchedLine(buf.subarray(start, end).toString('utf8'));
+      if (e) events.push(e);
+      at = end;
+    }
+    carry = Buffer.from(buf.subarray(lastNl + 1));
   }
   const r = await child;
   if (r.exitCode !== 0) throw new Error(`perf script -i ${dataFile} exited ${r.exitCode}: ${String(r.stderr).trim().slice(-300)}`);
-  return out.sort((a, b) => a.ns - b.ns);
+  return { events: events.sort((a, b) => a.ns - b.ns), firstNs: firstNs ?? events[0]?.ns ?? 0 };
 }
 
 const HEAD = /^(\s*)(\d+\.\d+|\?) (\((?:\s*\d+\.\d+ ms|\s*)\): )(.*)$/;
@@ -120,45 +142,53 @@ interface CallLine {
 const basename = (p: string) => p.slice(p.lastIndexOf('/') + 1);
 
 /**
- * Writes `outFile`: the replayed text of `replayFile` with times made relative to the first event, and each
- * sched event as a line where live perf trace prints it. Two passes over the replay; memory holds only the
- * clone/exec lines and each thread's first line.
+ * Writes `outFile`: the replayed text of `replayFile` (times relative to `firstNs`, the recording's first
+ * event) with each sched event as a line where live perf trace prints it. Pass one reads only the lines of
+ * clone/fork/exec calls; pass two copies the bytes, inserting the sched lines.
  */
-export async function mergeSchedEvents(replayFile: string, sched: SchedEvent[], outFile: string): Promise<void> {
+export async function mergeSchedEvents(replayFile: string, sched: SchedEvent[], firstNs: number, outFile: string): Promise<void> {
   const calls = new Map<number, CallLine[]>();
-  const firstLine = new Map<number, number>();
-  const byTime: { line: number; us: number }[] = []; // first line at or after each new time, for the fallback
-  let firstUs: number | null = null;
+  const born = new Map<number, number>(); // a child's side of clone: its first line
+  const byTime: { line: number; us: number }[] = []; // first line at each new time, for the fallback
   let lastUs = -Infinity;
   for await (const ln of readLines(createReadStream(replayFile), DEFAULT_MAX_LINE)) {
     if (ln.tooLong) continue;
-    const h = HEAD.exec(ln.text);
-    if (!h) continue;
-    const us = h[2] === '?' ? null : Math.round(Number(h[2]) * 1000);
-    if (us !== null) {
-      firstUs ??= us;
+    const t = ln.text;
+    if (!(t.includes('exec') || t.includes('fork') || t.includes('clone'))) {
+      // Only for the fallback: the first line of each new time (a cheap read of the head).
+      const close = t.indexOf(' (');
+      const us = close > 0 ? Math.round(Number(t.slice(0, close)) * 1000) : NaN;
       if (us > lastUs) {
         byTime.push({ line: ln.lineNo, us });
         lastUs = us;
       }
+      continue;
+    }
+    const h = HEAD.exec(t);
+    if (!h) continue;
+    const us = h[2] === '?' ? null : Math.round(Number(h[2]) * 1000);
+    if (us !== null && us > lastUs) {
+      byTime.push({ line: ln.lineNo, us });
+      lastUs = us;
     }
     const ct = COMM_TID.exec(h[4]!);
     if (!ct) continue;
     const tid = Number(ct[2]);
-    if (!firstLine.has(tid)) firstLine.set(tid, ln.lineNo);
     const body = ct[3]!;
     const entry = ENTRY.exec(body);
     const cont = entry ? null : CONTINUED.exec(body);
     const name = entry?.[1] ?? cont?.[1];
     if (name === undefined || !(CLONES.has(name) || EXECS.has(name))) continue;
+    if (cont && CLONES.has(name) && !born.has(tid)) born.set(tid, ln.lineNo);
     const list = calls.get(tid) ?? [];
     list.push({ line: ln.lineNo, us: entry ? us : null, name });
     calls.set(tid, list);
   }
 
+  const usOf = (e: SchedEvent) => Math.round((e.ns - firstNs) / 1000);
   // Where each sched event goes: before which replay line (Infinity: at the end).
   const placeOf = (e: SchedEvent): number => {
-    const us = Math.round(e.ns / 1000);
+    const us = usOf(e);
     const names = e.kind === 'fork' ? CLONES : EXECS;
     const owners = e.kind === 'fork' ? [e.tid] : [...new Set([e.oldPid!, e.pid!, e.tid])];
     let at = Infinity;
@@ -174,38 +204,59 @@ export async function mergeSchedEvents(replayFile: string, sched: SchedEvent[], 
       }
     }
     if (at === Infinity) at = byTime.find((b) => b.us > us)?.line ?? Infinity;
-    if (e.kind === 'fork') at = Math.min(at, firstLine.get(e.childPid!) ?? Infinity);
+    if (e.kind === 'fork') at = Math.min(at, born.get(e.childPid!) ?? Infinity);
     return at;
   };
   const placed = sched.map((e) => ({ e, at: placeOf(e) })).sort((a, b) => a.at - b.at || a.e.ns - b.e.ns);
-  const baseUs = Math.min(firstUs ?? Infinity, sched.length > 0 ? Math.round(sched[0]!.ns / 1000) : Infinity);
-  const rel = (us: number) => ((us - baseUs) / 1000).toFixed(3).padStart(10);
   const schedText = (e: SchedEvent): string => {
-    const head = `${rel(Math.round(e.ns / 1000))} (         ): `;
+    const head = `${((e.ns - firstNs) / 1e6).toFixed(3).padStart(10)} (         ): `;
     if (e.kind === 'fork') {
-      return `${head}${e.parentComm!.slice(0, 14)}/${e.tid} sched:sched_process_fork(parent_comm: "${e.parentComm}", parent_pid: ${e.parentPid} (${e.parentComm}), child_comm: "${e.childComm}", child_pid: ${e.childPid} (${e.childComm}))`;
+      return `${head}${e.parentComm!.slice(0, 14)}/${e.tid} sched:sched_process_fork(parent_comm: "${e.parentComm}", parent_pid: ${e.parentPid} (${e.parentComm}), child_comm: "${e.childComm}", child_pid: ${e.childPid} (${e.childComm}))\n`;
     }
     const comm = basename(e.filename!).slice(0, 15);
-    return `${head}${comm.slice(0, 14)}/${e.pid} sched:sched_process_exec(filename: "${e.filename}", pid: ${e.pid} (${comm}), old_pid: ${e.oldPid} (${comm}))`;
+    return `${head}${comm.slice(0, 14)}/${e.pid} sched:sched_process_exec(filename: "${e.filename}", pid: ${e.pid} (${comm}), old_pid: ${e.oldPid} (${comm}))\n`;
   };
 
+  // Pass two: bytes as they are; before line N (1-based) go the events placed at N.
   const out = createWriteStream(outFile, { flags: 'wx', mode: 0o600 });
-  const write = async (s: string) => {
-    if (!out.write(s)) await once(out, 'drain');
+  const write = async (b: Buffer | string) => {
+    if (!out.write(b)) await once(out, 'drain');
   };
   let next = 0;
-  let chunk = '';
-  for await (const ln of readLines(createReadStream(replayFile), DEFAULT_MAX_LINE)) {
-    while (next < placed.length && placed[next]!.at <= ln.lineNo) chunk += schedText(placed[next++]!.e) + '\n';
-    const h = ln.tooLong ? null : HEAD.exec(ln.text);
-    chunk += (h && h[2] !== '?' ? `${rel(Math.round(Number(h[2]) * 1000))} ${h[3]}${h[4]}` : ln.text) + '\n';
-    if (chunk.length > 1 << 16) {
-      await write(chunk);
-      chunk = '';
+  let lineNo = 1; // the line the next byte starts
+  let endedWithNl = true;
+  for await (const chunk of createReadStream(replayFile) as AsyncIterable<Buffer>) {
+    let from = 0;
+    while (next < placed.length && placed[next]!.at !== Infinity) {
+      // Advance to the start of line placed[next].at.
+      let pos = from;
+      while (lineNo < placed[next]!.at) {
+        const nl = chunk.indexOf(10, pos);
+        if (nl === -1) break;
+        pos = nl + 1;
+        lineNo++;
+      }
+      if (lineNo < placed[next]!.at) {
+        await write(chunk.subarray(from));
+        from = chunk.length;
+        break;
+      }
+      await write(chunk.subarray(from, pos));
+      from = pos;
+      let text = '';
+      while (next < placed.length && placed[next]!.at === lineNo) text += schedText(placed[next++]!.e);
+      await write(text);
     }
+    if (from < chunk.length) {
+      // Count the remaining lines of the chunk so line numbers stay right for later chunks.
+      for (let nl = chunk.indexOf(10, from); nl !== -1; nl = chunk.indexOf(10, nl + 1)) lineNo++;
+      await write(chunk.subarray(from));
+    }
+    if (chunk.length > 0) endedWithNl = chunk[chunk.length - 1] === 10;
   }
-  while (next < placed.length) chunk += schedText(placed[next++]!.e) + '\n';
-  await write(chunk);
+  let tail = '';
+  while (next < placed.length) tail += schedText(placed[next++]!.e);
+  if (tail) await write((endedWithNl ? '' : '\n') + tail);
   out.end();
   await once(out, 'finish');
 }
