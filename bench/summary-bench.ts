@@ -2,8 +2,8 @@
 // Run: npx tsc -p tsconfig.json && node dist/bench/summary-bench.js [TRACE] [--runs N]
 // Each measurement runs in its own process, so its peak RSS is its own and JIT state is not shared.
 
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -93,8 +93,13 @@ if (argv[0] === '--one') {
 } else {
   const runsAt = argv.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
-  const path = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs') ?? join(tmpdir(), 'trace-compare-bench.trace');
-  if (!existsSync(path)) {
+  const given = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs');
+  // A generated trace (~160 MB) lives in a temp dir of its own, removed however the bench exits.
+  const genDir = given ? null : mkdtempSync(join(tmpdir(), 'tc-summary-bench-'));
+  if (genDir) process.on('exit', () => rmSync(genDir, { recursive: true, force: true }));
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(128 + constants.signals[sig]));
+  const path = given ?? join(genDir!, 'trace-compare-bench.trace');
+  if (genDir) {
     console.log(`generating ${path} ...`);
     await generateTrace(path);
   }

@@ -1,8 +1,8 @@
 // Stop signals that arrive while the CLI is still loading (node's start and the module graph can take
-// over a second on a busy machine): recorded instead of killing node, then handed to the command. No
-// imports, so the entry point can install it before loading anything else.
+// over a second on a busy machine): recorded instead of killing node, then handed to the command. It
+// imports only registry.ts (node:os alone), so the entry point installs it before loading the CLI.
 
-const STOP = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const;
+import { STOP_SIGNALS } from './runners/registry.js';
 let received: NodeJS.Signals | null = null;
 const record = (signal: NodeJS.Signals) => {
   received ??= signal;
@@ -10,11 +10,11 @@ const record = (signal: NodeJS.Signals) => {
 
 /** Called first by bin/trace-compare.js. */
 export function holdEarlySignals(): void {
-  for (const s of STOP) process.on(s, record);
+  for (const s of STOP_SIGNALS) process.on(s, record);
 }
 
 /** Stops holding; returns the first signal that arrived meanwhile, if any. */
 export function releaseEarlySignals(): NodeJS.Signals | null {
-  for (const s of STOP) process.off(s, record);
+  for (const s of STOP_SIGNALS) process.off(s, record);
   return received;
 }

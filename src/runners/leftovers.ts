@@ -7,7 +7,7 @@ import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { killAll, findProcesses } from './procs.js';
+import { killAll, findProcesses, statFields } from './procs.js';
 import { cgroupMounts, removeCgroupsNamed } from './cgroup.js';
 import { readPrivateText } from './private-files.js';
 
@@ -17,8 +17,7 @@ const CGROUP_NAME = /^trace-compare-[0-9a-f]{12}$/;
 
 /** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null. */
 async function startTime(pid: number): Promise<string | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return stat ? (stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null) : null;
+  return (await statFields(pid))?.[19] ?? null;
 }
 
 /** Marks `dir` as this process's run `id`. */

@@ -4,7 +4,7 @@
 // still not make the tool, as root, read or write anything else through it.
 
 import { constants } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
 
 const NOFOLLOW_READ = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
@@ -15,20 +15,29 @@ export async function createPrivateFile(file: string): Promise<void> {
 }
 
 /**
- * A small file's text (at most `max` bytes), or null when it is missing or not a regular file.
- * O_NONBLOCK: a FIFO in its place cannot hang the open.
+ * Calls `use` with `file` opened for reading and its size, when it is a regular file itself; null when
+ * it is missing, a symlink or anything else. O_NONBLOCK: a FIFO in its place cannot hang the open.
  */
-export async function readPrivateText(file: string, max = 4096): Promise<string | null> {
+async function withRegularFile<T>(file: string, use: (fh: FileHandle, size: number) => Promise<T>): Promise<T | null> {
   const fh = await open(file, NOFOLLOW_READ).catch(() => null);
   if (!fh) return null;
   try {
-    if (!(await fh.stat()).isFile()) return null;
-    const buf = Buffer.alloc(max);
-    const { bytesRead } = await fh.read(buf, 0, max, 0);
-    return buf.subarray(0, bytesRead).toString('utf8');
+    const st = await fh.stat();
+    return st.isFile() ? await use(fh, st.size) : null;
   } finally {
     await fh.close();
   }
+}
+
+async function readAt(fh: FileHandle, pos: number, len: number): Promise<string> {
+  const buf = Buffer.alloc(len);
+  const { bytesRead } = await fh.read(buf, 0, len, pos);
+  return buf.subarray(0, bytesRead).toString('utf8');
+}
+
+/** A small file's text (at most `max` bytes), or null when it is missing or not a regular file. */
+export function readPrivateText(file: string, max = 4096): Promise<string | null> {
+  return withRegularFile(file, (fh) => readAt(fh, 0, max));
 }
 
 /** Whether `file` is a regular file itself (not a symlink to one). */
@@ -46,21 +55,11 @@ export interface OutputSample {
 
 /** Reads at most head+tail bytes of `file`, so output of any size costs the same memory. */
 export async function readSample(file: string, head = 48 * 1024, tail = 16 * 1024): Promise<OutputSample> {
-  const fh = await open(file, NOFOLLOW_READ).catch(() => null);
-  if (!fh) return { text: '', bytes: 0, truncated: false };
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { text: '', bytes: 0, truncated: false };
-    const read = async (pos: number, len: number) => {
-      const buf = Buffer.alloc(len);
-      const { bytesRead } = await fh.read(buf, 0, len, pos);
-      return buf.subarray(0, bytesRead).toString('utf8');
-    };
-    if (st.size <= head + tail) return { text: await read(0, st.size), bytes: st.size, truncated: false };
-    const skipped = st.size - head - tail;
-    const text = `${await read(0, head)}\n[... ${skipped} bytes not shown ...]\n${await read(st.size - tail, tail)}`;
-    return { text, bytes: st.size, truncated: true };
-  } finally {
-    await fh.close();
-  }
+  const sample = await withRegularFile(file, async (fh, size): Promise<OutputSample> => {
+    if (size <= head + tail) return { text: await readAt(fh, 0, size), bytes: size, truncated: false };
+    const skipped = size - head - tail;
+    const text = `${await readAt(fh, 0, head)}\n[... ${skipped} bytes not shown ...]\n${await readAt(fh, size - tail, tail)}`;
+    return { text, bytes: size, truncated: true };
+  });
+  return sample ?? { text: '', bytes: 0, truncated: false };
 }

@@ -7,11 +7,19 @@ import { readdir, readFile } from 'node:fs/promises';
 
 interface ProcInfo { pid: number; ppid: number; cmdline: string; cgroup: string }
 
+/**
+ * The fields of /proc/PID/stat after comm (state is [0], ppid [1], starttime [19]), or null when the
+ * process is gone. comm may contain spaces and parentheses: the fields start after the last ')'.
+ */
+export async function statFields(pid: number): Promise<string[] | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 async function readProc(pid: number): Promise<ProcInfo | null> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm may contain spaces and parentheses: fields start after the last ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rest = await statFields(pid);
+    if (!rest) return null;
     const state = rest[0];
     if (state === 'Z' || state === 'X') return null; // zombie: already dead, waiting for its parent
     const ppid = Number(rest[1]);
