@@ -1,17 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-// Files that start real sandboxes, strace and perf. They run one at a time, after the rest: their
+// Files that start real sandboxes, strace and perf (named *.live.test.ts). They run one at a time, after the rest: their
 // leftover checks (cgroups, containers, processes) look machine-wide, and two cores cannot run many
 // sandboxes at once without the timing-sensitive checks (signals, timeouts) flaking.
-const LIVE = [
-  'test/runners.test.ts',
-  'test/run-compare.test.ts',
-  'test/cleanup.test.ts',
-  'test/pod-isolation.test.ts',
-  'test/same-environment.test.ts',
-  'test/confinement.test.ts',
-  'test/attribution.test.ts',
-];
+const LIVE = ['test/**/*.live.test.ts'];
 
 export default defineConfig({
   test: {

@@ -25,7 +25,7 @@ for (const c of '"()[]{}</s') FAST_SPECIAL[c.charCodeAt(0)] = 1;
  * Fast path for the common line: `[pid ]|[[pid N] ][timestamp ]name(args) = value[ ERRNO (msg)][ <dur>]`,
  * one complete call and nothing else. Fills `out` and returns true, or returns false (having allocated
  * nothing worth mentioning) for anything else: the general parser then reads the line. It must agree
- * with parseText wherever it returns true (test/strace-parser.test.ts checks every fixture line both ways).
+ * with parseText wherever it returns true (test/parsers/strace.test.ts checks every fixture line both ways).
  */
 export function fastCall(s: string, defaultPid: number | null, out: FastCall): boolean {
   const n = s.length;

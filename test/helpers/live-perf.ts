@@ -1,6 +1,6 @@
 // The host-kernel view as trace-compare took it before it recorded: `perf trace` formatting every event
 // live, straight into the text file. Kept only here, to show the product's record-then-replay gives the
-// same figures (test/attribution.test.ts).
+// same figures (test/attribution.live.test.ts).
 
 import { rename } from 'node:fs/promises';
 import type { HostTracer } from '../../src/runners/host-trace.js';

@@ -8,9 +8,9 @@ import {
   splitStraceSummary,
   traceLinesBeforeTable,
   type StraceSummary,
-} from '../parsers/strace-c.js';
-import { readLines } from '../parsers/lines.js';
-import { ParseError } from '../parsers/errors.js';
+} from '../../parsers/strace-c.js';
+import { readLines } from '../../parsers/lines.js';
+import { ParseError } from '../../parsers/errors.js';
 
 const DIR = 'fixtures/strace';
 const read = (f: string) => readFileSync(`${DIR}/${f}`, 'utf8');

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
-import { WorkloadCounter, totalsOf, releaseFromUname, type Comparison, type EnvironmentReport } from '../src/compare.js';
-import { renderComparison, findingsOf } from '../src/report/comparison-report.js';
-import { differences } from '../src/differences.js';
-import type { SyscallEvent } from '../parsers/events.js';
+import { WorkloadCounter, totalsOf, releaseFromUname, type Comparison, type EnvironmentReport } from '../../src/compare.js';
+import { renderComparison, findingsOf } from '../../src/report/comparison-report.js';
+import { differences } from '../../src/differences.js';
+import type { SyscallEvent } from '../../parsers/events.js';
 
 function sys(name: string, args: string, value: string, errno?: string): SyscallEvent {
   return { kind: 'syscall', source: 'strace', file: 't', line: 1, pid: 1, name, args, result: { value, ...(errno ? { errno } : {}) } };

@@ -3,11 +3,11 @@ import { createReadStream, readdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import {
   parseRunscLog, parseRunscLogDir, parseRunscLogFiles, runscBootLogs, goDurationSeconds, splitTopLevel,
-} from '../parsers/runsc-log.js';
-import { releaseFromUname } from '../src/compare.js';
-import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
-import { ParseError } from '../parsers/errors.js';
-import { collect } from './helpers/collect.js';
+} from '../../parsers/runsc-log.js';
+import { releaseFromUname } from '../../src/compare.js';
+import type { SyscallEvent, TraceEvent } from '../../parsers/events.js';
+import { ParseError } from '../../parsers/errors.js';
+import { collect } from '../helpers/collect.js';
 
 const DIR = 'fixtures/runsc';
 

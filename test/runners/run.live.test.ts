@@ -6,13 +6,13 @@ import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync, symlinkSync, readdirSync, statSync } from 'node:fs';
-import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime, installMissing } from '../src/runners/resolve.js';
-import { inspectExecutable, sharedLibraries } from '../src/runners/elf.js';
-import { runEnvironment, probeKernelRelease } from '../src/runners/run.js';
-import { RunError } from '../src/runners/errors.js';
-import { liveResources } from '../src/runners/registry.js';
-import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
-import { gvisorRelease, has } from './helpers/live.js';
+import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime, installMissing } from '../../src/runners/resolve.js';
+import { inspectExecutable, sharedLibraries } from '../../src/runners/elf.js';
+import { runEnvironment, probeKernelRelease } from '../../src/runners/run.js';
+import { RunError } from '../../src/runners/errors.js';
+import { liveResources } from '../../src/runners/registry.js';
+import type { EnvironmentSpec, RunOutcome, RunOptions } from '../../src/runners/types.js';
+import { gvisorRelease, has } from '../helpers/live.js';
 
 const isRoot = process.getuid?.() === 0;
 function skipReason(runtime: string): string | null {

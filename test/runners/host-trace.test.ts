@@ -2,9 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePerfTrace } from '../parsers/perf-trace.js';
-import { attributeHostKernel, type AttributionHint } from '../src/attribution.js';
-import { mergeSchedEvents, parseSchedLine, type SchedEvent } from '../src/runners/host-trace.js';
+import { parsePerfTrace } from '../../parsers/perf-trace.js';
+import { attributeHostKernel, type AttributionHint } from '../../src/attribution.js';
+import { mergeSchedEvents, parseSchedLine, type SchedEvent } from '../../src/runners/host-trace.js';
 
 // A live `perf trace` fixture with its sched lines taken out (what `perf trace -i` replays), and those
 // lines turned into perf script's events: merging them back must give the same attribution.

@@ -4,10 +4,10 @@ import { describe, it, expect } from 'vitest';
 import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
-import { has } from './helpers/live.js';
+import { has } from '../helpers/live.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/trace-compare.js');
 const missing = [...(process.getuid?.() === 0 ? [] : ['root']), ...['runc', 'runsc', 'strace', 'python3', 'git'].filter((c) => !has(c))];
 if (missing.length) console.warn(`same-environment tests skipped: need ${missing.join(', ')}`);

@@ -2,11 +2,11 @@
 // per row with `wide`; the command header quoted as a shell would need it; who made the host syscalls by
 // role; incomplete reasons and each pod's confinement said before the numbers.
 import { describe, it, expect, beforeAll } from 'vitest';
-import type { Comparison } from '../src/compare.js';
-import { renderComparison } from '../src/report/comparison-report.js';
-import { displayWidth, shellCommand, shellQuote, wrap } from '../src/report/layout.js';
-import { ociConfinement, DEFAULT_LIMITS, confinementSummary } from '../src/runners/confinement.js';
-import { fixtureComparison } from './helpers/fixture-comparison.js';
+import type { Comparison } from '../../src/compare.js';
+import { renderComparison } from '../../src/report/comparison-report.js';
+import { displayWidth, shellCommand, shellQuote, wrap } from '../../src/report/layout.js';
+import { ociConfinement, DEFAULT_LIMITS, confinementSummary } from '../../src/runners/confinement.js';
+import { fixtureComparison } from '../helpers/fixture-comparison.js';
 
 const SGR = /\x1b\[[0-9;]*m/g;
 

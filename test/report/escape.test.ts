@@ -5,14 +5,14 @@ import { execa } from 'execa';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { escapeControls, terminalSafeJson } from '../src/report/escape.js';
-import { renderComparison } from '../src/report/comparison-report.js';
-import { differences } from '../src/differences.js';
-import { renderSummary } from '../src/report/summary-report.js';
-import type { Comparison } from '../src/compare.js';
-import type { Summary } from '../src/summary.js';
+import { escapeControls, terminalSafeJson } from '../../src/report/escape.js';
+import { renderComparison } from '../../src/report/comparison-report.js';
+import { differences } from '../../src/differences.js';
+import { renderSummary } from '../../src/report/summary-report.js';
+import type { Comparison } from '../../src/compare.js';
+import type { Summary } from '../../src/summary.js';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/trace-compare.js');
 
 /** What a terminal would obey: C0 but \t and \n, DEL, C1. */

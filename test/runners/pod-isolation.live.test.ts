@@ -5,9 +5,9 @@ import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { has } from './helpers/live.js';
+import { has } from '../helpers/live.js';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/trace-compare.js');
 const missing = [...(process.getuid?.() === 0 ? [] : ['root']), ...['runc', 'runsc', 'strace'].filter((c) => !has(c))];
 if (missing.length) console.warn(`pod isolation tests skipped: need ${missing.join(', ')}`);

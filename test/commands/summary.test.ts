@@ -4,9 +4,9 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { execa } from 'execa';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { splitStraceSummary, parseStraceSummaryTable } from '../parsers/strace-c.js';
+import { splitStraceSummary, parseStraceSummaryTable } from '../../parsers/strace-c.js';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/trace-compare.js');
 const DIR = path.join(root, 'fixtures/strace');
 const fixtures = readdirSync(DIR).filter((f) => f.endsWith('.log') && f !== 'c-only.log').sort();

@@ -9,13 +9,13 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, symlin
 import {
   ociConfinement, parseLimit, confinementSummary, DEFAULT_LIMITS, CPU_PERIOD_US, CONTAINERD_VERSION,
   type ConfinementOptions, type OciSeccomp, type OciConfinement,
-} from '../src/runners/confinement.js';
-import { inspectExecutable } from '../src/runners/elf.js';
-import { buildToolDir } from '../src/runners/rootfs.js';
-import { RunError } from '../src/runners/errors.js';
-import seccompDefault from '../src/runners/confinement/seccomp-runtime-default.json' with { type: 'json' };
-import seccompSysPtrace from '../src/runners/confinement/seccomp-runtime-default-sys-ptrace.json' with { type: 'json' };
-import containerd from '../src/runners/confinement/containerd-defaults.json' with { type: 'json' };
+} from '../../src/runners/confinement.js';
+import { inspectExecutable } from '../../src/runners/elf.js';
+import { buildToolDir } from '../../src/runners/rootfs.js';
+import { RunError } from '../../src/runners/errors.js';
+import seccompDefault from '../../src/runners/confinement/seccomp-runtime-default.json' with { type: 'json' };
+import seccompSysPtrace from '../../src/runners/confinement/seccomp-runtime-default-sys-ptrace.json' with { type: 'json' };
+import containerd from '../../src/runners/confinement/containerd-defaults.json' with { type: 'json' };
 
 const base: ConfinementOptions = { privileged: false, limits: { ...DEFAULT_LIMITS }, traceWithStrace: false, runtime: 'runc' };
 

@@ -2,9 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { execa } from 'execa';
-import { parseArgs, renderArg, MAX_DEPTH, type ArgNode } from '../parsers/strace-args.js';
-import { decodeLiteral } from '../parsers/strace-scan.js';
-import { parseStraceText } from '../parsers/strace.js';
+import { parseArgs, renderArg, MAX_DEPTH, type ArgNode } from '../../parsers/strace-args.js';
+import { decodeLiteral } from '../../parsers/strace-scan.js';
+import { parseStraceText } from '../../parsers/strace.js';
 
 const DIR = 'fixtures/strace';
 

@@ -7,10 +7,10 @@ import { execa } from 'execa';
 import os from 'node:os';
 import path from 'node:path';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { runEnvironment as realRun } from '../src/runners/run.js';
-import { cleanupAll, installSignalCleanup, liveResources } from '../src/runners/registry.js';
-import type { EnvironmentSpec, RunOutcome, RunOptions } from '../src/runners/types.js';
-import { has } from './helpers/live.js';
+import { runEnvironment as realRun } from '../../src/runners/run.js';
+import { cleanupAll, installSignalCleanup, liveResources } from '../../src/runners/registry.js';
+import type { EnvironmentSpec, RunOutcome, RunOptions } from '../../src/runners/types.js';
+import { has } from '../helpers/live.js';
 
 const isRoot = process.getuid?.() === 0;
 const why = (rt: string) => (!isRoot ? `needs root (uid ${process.getuid?.()})` : !has(rt) ? `${rt} is not installed` : null);

@@ -1,9 +1,9 @@
 import { describe, it, expect } from 'vitest';
 import { createReadStream, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { parsePerfTrace, parsePerfResult, lostEvents } from '../parsers/perf-trace.js';
-import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
-import { collect } from './helpers/collect.js';
+import { parsePerfTrace, parsePerfResult, lostEvents } from '../../parsers/perf-trace.js';
+import type { SyscallEvent, TraceEvent } from '../../parsers/events.js';
+import { collect } from '../helpers/collect.js';
 
 const DIR = 'fixtures/perf';
 

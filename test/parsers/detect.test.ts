@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readdirSync } from 'node:fs';
-import { detectFormat, detectFileFormat, peekLines } from '../parsers/detect.js';
+import { detectFormat, detectFileFormat, peekLines } from '../../parsers/detect.js';
 
 describe('detectFormat on real fixtures', () => {
   it('runsc debug logs (boot, gofer and run logs alike)', async () => {

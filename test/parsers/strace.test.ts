@@ -3,14 +3,14 @@ import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync, createRe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { SyscallEvent, TraceEvent } from '../parsers/events.js';
-import { parseStrace, parseStraceText } from '../parsers/strace.js';
-import { collect } from './helpers/collect.js';
-import { parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey } from '../parsers/strace-ff.js';
-import { fastCall, type FastCall } from '../parsers/strace-fast.js';
-import { parseText, type Item } from '../parsers/strace-line.js';
+import type { SyscallEvent, TraceEvent } from '../../parsers/events.js';
+import { parseStrace, parseStraceText } from '../../parsers/strace.js';
+import { collect } from '../helpers/collect.js';
+import { parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey } from '../../parsers/strace-ff.js';
+import { fastCall, type FastCall } from '../../parsers/strace-fast.js';
+import { parseText, type Item } from '../../parsers/strace-line.js';
 import fc from 'fast-check';
-import { splitStraceSummary } from '../parsers/strace-c.js';
+import { splitStraceSummary } from '../../parsers/strace-c.js';
 
 const DIR = 'fixtures/strace-unit';
 const fixture = (name: string): string => readFileSync(join(DIR, name), 'utf8');

@@ -5,9 +5,9 @@ import { execa, execaSync } from 'execa';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { gvisorRelease, has } from './helpers/live.js';
+import { gvisorRelease, has } from '../helpers/live.js';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin/trace-compare.js');
 
 const missing = [

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { splitRunArgs } from '../src/commands/run-args.js';
+import { splitRunArgs } from '../../src/commands/run-args.js';
 
 describe('splitRunArgs', () => {
   it('takes our options out wherever they stand and keeps the command in order', () => {

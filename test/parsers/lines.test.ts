@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { readLineBatches, readLines, type Line } from '../parsers/lines.js';
+import { readLineBatches, readLines, type Line } from '../../parsers/lines.js';
 
 async function* chunksOf(parts: Array<Buffer | string>): AsyncGenerator<Buffer | string> {
   yield* parts;

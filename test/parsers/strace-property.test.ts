@@ -2,10 +2,10 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TraceEvent } from '../parsers/events.js';
-import { parseStrace, parseStraceText } from '../parsers/strace.js';
-import { collect } from './helpers/collect.js';
-import { renderStraceEvent } from '../parsers/strace-render.js';
+import type { TraceEvent } from '../../parsers/events.js';
+import { parseStrace, parseStraceText } from '../../parsers/strace.js';
+import { collect } from '../helpers/collect.js';
+import { renderStraceEvent } from '../../parsers/strace-render.js';
 
 const DIR = 'fixtures/strace-unit';
 const TRACES = readdirSync(DIR).filter((n) => n.endsWith('.trace'));
