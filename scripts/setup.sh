@@ -12,6 +12,9 @@ have runsc || need+=(runsc)
 have crun || need+=(crun)
 have perf || need+=(linux-perf)
 [ -x /bin/busybox ] || need+=(busybox-static)
+have containerd || need+=(containerd)        # the CRI backend's tests start a private one
+have chromium || need+=(chromium)            # the HTML report is checked in a real browser
+[ -e /usr/share/man/man2/read.2.gz ] || need+=(manpages-dev)   # syscall descriptions (annotations)
 
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
