@@ -6,7 +6,7 @@ import { REPORT_FORMATS } from '../format.js';
 
 /** `value`: how docs name the option's value (`--pod NAME`). */
 interface OptionBase { describe: string; value?: string }
-type OptionSpec =
+export type OptionSpec =
   | (OptionBase & { type: 'boolean'; default: boolean })
   | (OptionBase & { type: 'number'; default: number })
   | (OptionBase & { type: 'string'; array?: false; choices?: readonly string[]; default?: string })
