@@ -1,14 +1,24 @@
-// Writes docs/cli.md's generated parts from the tables they describe: the run options (RUN_OPTIONS) and
-// the exit codes (EXIT_CODES). Run `npm run docs` after changing either; test/cli-docs.test.ts fails
+// Writes docs/cli.md's generated parts from the tables they describe: each command's options (RUN_OPTIONS,
+// PARSE_OPTIONS, ...) and the exit codes (EXIT_CODES). Run `npm run docs` after changing either; test/cli-docs.test.ts fails
 // while the docs are out of step.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runOptionsMarkdown } from '../src/commands/run-options.js';
+import { RUN_OPTIONS } from '../src/commands/run-options.js';
+import { DIFF_OPTIONS, PARSE_OPTIONS, SUMMARY_OPTIONS } from '../src/commands/saved-options.js';
+import { CLEANUP_OPTIONS } from '../src/commands/cleanup.js';
+import { optionsMarkdown } from '../src/commands/options.js';
 import { exitCodesMarkdown } from '../src/errors.js';
 
-export const GENERATED = { 'run-options': runOptionsMarkdown, 'exit-codes': exitCodesMarkdown } as const;
+export const GENERATED = {
+  'run-options': () => optionsMarkdown(RUN_OPTIONS),
+  'parse-options': () => optionsMarkdown(PARSE_OPTIONS),
+  'summary-options': () => optionsMarkdown(SUMMARY_OPTIONS),
+  'diff-options': () => optionsMarkdown(DIFF_OPTIONS),
+  'cleanup-options': () => optionsMarkdown(CLEANUP_OPTIONS),
+  'exit-codes': exitCodesMarkdown,
+} as const;
 
 /** `text` with each `<!-- generated:NAME -->...<!-- /generated:NAME -->` block filled anew. */
 export function fillGenerated(text: string): string {

@@ -1,29 +1,22 @@
 // The CLI: subcommands parse, summary, diff, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
 
-import yargs, { type Argv } from 'yargs';
+import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, UserError, exitCodesLine } from './errors.js';
 import { Diagnostics } from './diagnostics.js';
-import { runParse, type ParseFormat } from './commands/parse.js';
+import { runParse } from './commands/parse.js';
 import { runSummary } from './commands/summary.js';
 import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { isRunOption } from './commands/run-args.js';
-import { runCleanup } from './commands/cleanup.js';
+import { CLEANUP_OPTIONS, runCleanup } from './commands/cleanup.js';
+import { declareOptions, type ArgsOf } from './commands/options.js';
+import { DIFF_OPTIONS, PARSE_OPTIONS, SUMMARY_OPTIONS } from './commands/saved-options.js';
 import { userErrorOf } from './user-errors.js';
 import { cleanupAll, signalExitCode } from './runners/registry.js';
 import { releaseEarlySignals } from './early-signals.js';
-import { REPORT_FORMATS, type ReportFormat } from './format.js';
 
 const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'cleanup', 'help', 'completion']);
-
-function strictOption<T>(y: Argv<T>) {
-  return y.option('strict', {
-    type: 'boolean',
-    default: false,
-    describe: `exit ${ExitCode.ParseErrors} when any input line was not understood, or an input held no syscall`,
-  });
-}
 
 /** Parses `argv` (without node and the script) and runs the command; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -55,25 +48,19 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'parse [files..]',
       'print the events of strace, runsc --strace or perf trace logs (- or nothing: stdin)',
-      (y) =>
-        strictOption(y)
-          .positional('files', { type: 'string', array: true, describe: 'trace files; strace -ff sets are read together' })
-          .option('format', { choices: ['jsonl', 'json', 'table'] as const, default: 'jsonl' as const, describe: 'output format' })
-          .option('input-format', { choices: ['strace', 'runsc', 'perf'] as const, describe: 'skip detection' })
-          .option('args', { type: 'boolean', default: false, describe: 'add each strace call\'s arguments as a typed tree (argTree)' }),
-      async (a) => {
-        await runParse(a.files ?? [], a.format as ParseFormat, diag, a['input-format'], a.args);
+      (y) => declareOptions(y, PARSE_OPTIONS).positional('files', { type: 'string', array: true, describe: 'trace files; strace -ff sets are read together' }),
+      async (argv) => {
+        const a = argv as unknown as ArgsOf<typeof PARSE_OPTIONS> & { files?: string[] };
+        await runParse(a.files ?? [], a.format, diag, a['input-format'], a.args);
         finish(a.strict);
       },
     )
     .command(
       'summary [files..]',
       'the strace -c table (calls, errors, time) from a saved or piped trace',
-      (y) =>
-        strictOption(y)
-          .positional('files', { type: 'string', array: true, describe: 'trace files (- or nothing: stdin)' })
-          .option('format', { choices: REPORT_FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
-      async (a) => {
+      (y) => declareOptions(y, SUMMARY_OPTIONS).positional('files', { type: 'string', array: true, describe: 'trace files (- or nothing: stdin)' }),
+      async (argv) => {
+        const a = argv as unknown as ArgsOf<typeof SUMMARY_OPTIONS> & { files?: string[] };
         await runSummary(a.files ?? [], a.format, diag);
         finish(a.strict);
       },
@@ -81,11 +68,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'diff <logs..>',
       'compare saved logs side by side: [LABEL=]FILE, each strace text, a runsc --strace debug log or perf trace output',
-      (y) =>
-        strictOption(y)
-          .positional('logs', { type: 'string', array: true, demandOption: true })
-          .option('format', { choices: REPORT_FORMATS, default: 'table' as ReportFormat, describe: 'output format' }),
-      async (a) => {
+      (y) => declareOptions(y, DIFF_OPTIONS).positional('logs', { type: 'string', array: true, demandOption: true }),
+      async (argv) => {
+        const a = argv as unknown as ArgsOf<typeof DIFF_OPTIONS> & { logs: string[] };
         await runDiff(a.logs, a.format, diag);
         finish(a.strict);
       },
@@ -93,12 +78,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'cleanup',
       'remove what runs killed with SIGKILL left: processes, containers, cgroups, mounts, temp dirs (runs still going are left alone)',
-      (y) =>
-        y
-          .option('dry-run', { type: 'boolean', default: false, describe: 'only list what would be removed' })
-          .option('tmpdir', { type: 'string', describe: 'the temp dir the runs used (default: $TMPDIR or /tmp)' }),
-      async (a) => {
-        code = await runCleanup({ dryRun: a['dry-run'], ...(a.tmpdir !== undefined ? { tmpdir: a.tmpdir } : {}) });
+      (y) => declareOptions(y, CLEANUP_OPTIONS),
+      async (argv) => {
+        code = await runCleanup(argv as unknown as ArgsOf<typeof CLEANUP_OPTIONS>);
       },
     )
     .command('run', 'run a command on the host and in sandboxes (same as giving the command directly); see `run --help`', (y) =>

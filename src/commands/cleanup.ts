@@ -4,8 +4,15 @@
 import { ExitCode, UserError } from '../errors.js';
 import { cleanupLeftovers } from '../runners/leftovers.js';
 import { escapeControls } from '../report/escape.js';
+import type { ArgsOf, OptionSpec } from './options.js';
 
-export async function runCleanup(opts: { dryRun: boolean; tmpdir?: string }): Promise<number> {
+export const CLEANUP_OPTIONS = {
+  'dry-run': { type: 'boolean', default: false, describe: 'only list what would be removed' },
+  tmpdir: { type: 'string', value: 'DIR', describe: 'the temp dir the runs used (default: $TMPDIR or /tmp)' },
+} as const satisfies Record<string, OptionSpec>;
+
+export async function runCleanup(a: ArgsOf<typeof CLEANUP_OPTIONS>): Promise<number> {
+  const opts = { dryRun: a['dry-run'], ...(a.tmpdir !== undefined ? { tmpdir: a.tmpdir } : {}) };
   if (process.getuid?.() !== 0 && !opts.dryRun) {
     throw new UserError('cleanup needs root: the leftovers are root\'s containers, cgroups and files', ExitCode.MissingRuntime,
       'run it as root (sudo), or add --dry-run to list them');

@@ -1,6 +1,7 @@
 // `trace-compare parse`: events out, one JSON object a line (jsonl), a JSON array, or a readable table.
 
-import type { TraceEvent, TraceSource as InputFormat } from '../../parsers/events.js';
+import type { TraceEvent, TraceSource } from '../../parsers/events.js';
+import type { ParseFormat } from './saved-options.js';
 import { Diagnostics, newTally, tally } from '../diagnostics.js';
 import { openInputs } from '../input.js';
 import { outputClosed, writeOut } from '../output.js';
@@ -8,14 +9,12 @@ import { parseArgs, type ArgNode } from '../../parsers/strace-args.js';
 import { headerColumns } from '../../parsers/strace-c.js';
 import { escapeControls, terminalSafeJson } from '../report/escape.js';
 
-export type ParseFormat = 'jsonl' | 'json' | 'table';
-
 /** `--args`: each syscall also carries its arguments as a typed tree (parsed only when asked for). */
 function withArgTree(e: TraceEvent): TraceEvent | (TraceEvent & { argTree: ArgNode[] }) {
   return e.kind === 'syscall' && e.source === 'strace' ? { ...e, argTree: parseArgs(e.args) } : e;
 }
 
-export async function runParse(files: string[], format: ParseFormat, diag: Diagnostics, forced?: InputFormat, args = false): Promise<void> {
+export async function runParse(files: string[], format: ParseFormat, diag: Diagnostics, forced?: TraceSource, args = false): Promise<void> {
   const inputs = await openInputs(files, forced);
   let first = true;
   if (format === 'json') await writeOut('[');

@@ -3,14 +3,9 @@
 // RunArgs, `--help`, and the options table of docs/cli.md (scripts/gen-cli-docs.ts; a test keeps it in step).
 
 import { REPORT_FORMATS } from '../format.js';
+import { flagsOf, type ArgsOf, type OptionSpec } from './options.js';
 
-/** `value`: how docs name the option's value (`--pod NAME`). */
-interface OptionBase { describe: string; value?: string }
-export type OptionSpec =
-  | (OptionBase & { type: 'boolean'; default: boolean })
-  | (OptionBase & { type: 'number'; default: number })
-  | (OptionBase & { type: 'string'; array?: false; choices?: readonly string[]; default?: string })
-  | (OptionBase & { type: 'string'; array: true });
+export type { OptionSpec };
 
 export const RUN_OPTIONS = {
   pod: {
@@ -45,34 +40,8 @@ export const RUN_OPTIONS = {
   'keep-temp': { type: 'boolean', default: false, describe: 'keep bundles and logs (their paths are printed on stderr)' },
 } as const satisfies Record<string, OptionSpec>;
 
-type Specs = typeof RUN_OPTIONS;
-type ValueOf<S> = S extends { type: 'boolean' } ? boolean
-  : S extends { type: 'number' } ? number
-    : S extends { array: true } ? string[]
-      : S extends { choices: readonly (infer C)[] } ? C
-        : string;
-type WithDefault = { [K in keyof Specs]: Specs[K] extends { default: unknown } ? K : never }[keyof Specs];
-
 /** The parsed options: what has a default is always set, the rest may be absent. */
-export type RunArgs = { [K in WithDefault]: ValueOf<Specs[K]> } & { [K in Exclude<keyof Specs, WithDefault>]?: ValueOf<Specs[K]> };
+export type RunArgs = ArgsOf<typeof RUN_OPTIONS>;
 
 /** The flags as written on the command line, and whether each takes a value (`--no-X` for booleans on by default). */
-export function runFlags(): Map<string, boolean> {
-  const flags = new Map<string, boolean>([['--help', false], ['-h', false]]);
-  for (const [name, spec] of Object.entries(RUN_OPTIONS) as [string, OptionSpec][]) {
-    flags.set(`--${name}`, spec.type !== 'boolean');
-    if (spec.type === 'boolean' && spec.default) flags.set(`--no-${name}`, false);
-  }
-  return flags;
-}
-
-/** docs/cli.md's options table, generated from RUN_OPTIONS. */
-export function runOptionsMarkdown(): string {
-  const rows = (Object.entries(RUN_OPTIONS) as [string, OptionSpec][]).map(([name, spec]) => {
-    const flag = spec.type === 'boolean' && spec.default ? `--no-${name}` : `--${name}`;
-    const value = spec.type === 'boolean' ? '' : ` ${spec.value ?? name.toUpperCase()}`;
-    const def = 'default' in spec && spec.type !== 'boolean' ? ` (default: ${spec.default})` : '';
-    return `| \`${flag}${value}\` | ${spec.describe.replace(/\|/g, '\\|')}${def} |`;
-  });
-  return ['| option | meaning |', '| --- | --- |', ...rows].join('\n') + '\n';
-}
+export const runFlags = (): Map<string, boolean> => flagsOf(RUN_OPTIONS);

@@ -24,6 +24,7 @@ import { statfs } from 'node:fs/promises';
 
 export { splitRunArgs } from './run-args.js';
 import { RUN_OPTIONS, type RunArgs } from './run-options.js';
+import { declareOptions } from './options.js';
 import type { SplitArgs } from './run-args.js';
 
 const DEFAULT_PODS = ['runc', 'gvisor'];
@@ -32,8 +33,7 @@ const SIGNALLED = Symbol('signalled');
 const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 export function runYargs<T>(y: Argv<T>) {
-  for (const [name, spec] of Object.entries(RUN_OPTIONS)) y = y.option(name, { ...spec, ...('choices' in spec ? { choices: [...spec.choices] } : {}) }) as Argv<T>;
-  return y
+  return declareOptions(y, RUN_OPTIONS)
     .usage('trace-compare CMD [ARGS...] [--pod NAME]... [options]\ntrace-compare [options] -- CMD [ARGS...]')
     .example('trace-compare uname -r --pod gvisor', 'host vs gVisor')
     .example('trace-compare cat /etc/hostname --pod runc --pod gvisor', 'three-way')
