@@ -3,7 +3,7 @@
 # summary table follows the trace in the same file (the oracle for src/summary.ts), plus the seed's pasted trace.
 # Every command runs in a clean environment (env -i) so no host variable lands in a fixture (-v prints envp).
 # <name>.cmd holds the exact command; "OUT" in it stands for the output path.
-# Run from anywhere: bash scripts/make-strace-fixtures.sh
+# Run from anywhere: bash scripts/make-strace-fixtures.sh [NAME ...] (only the named fixtures; default all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=fixtures/strace
@@ -11,10 +11,14 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 ENV='env -i PATH=/usr/bin:/bin LANG=C.UTF-8'
+ONLY=" $* "
+# wanted NAME: whether this run makes NAME.
+wanted() { [ "$ONLY" = "  " ] || [[ $ONLY == *" $1 "* ]]; }
 
 # fixture NAME COMMAND: runs COMMAND with bash in $WORK; "OUT" in COMMAND becomes the fixture's .log path.
 fixture() {
   local name=$1 cmd="$ENV $2"
+  wanted "$name" || return 0
   local path="$PWD/$OUT/$name.log"
   printf '%s\n' "$cmd" > "$OUT/$name.cmd"
   (cd "$WORK" && bash -c "${cmd//OUT/$path}") > /dev/null 2>&1 || true
@@ -29,6 +33,30 @@ IPV6='import socket
 try: socket.create_connection(("::1", 9), timeout=1)
 except OSError: pass'
 THREADS='import threading,time; t=threading.Thread(target=time.sleep,args=(0.1,)); t.start(); t.join()'
+# Python threads doing file and socket work (a TCP server and its clients, socketpairs, files in the work dir):
+# the GIL makes them interleave, so most lines are `<unfinished ...>` / `<... resumed>` halves (tens of thousands).
+THREADS_IO='import os,socket,threading
+def files(k):
+    for i in range(75):
+        p="f%d"%k
+        with open(p,"wb") as f: f.write(b"x"*512)
+        with open(p,"rb") as f: f.read()
+        os.stat(p); os.unlink(p)
+def pair(k):
+    a,b=socket.socketpair()
+    for i in range(150): a.send(b"ping"); b.recv(4)
+def serve(s):
+    for _ in range(2):
+        c,_=s.accept()
+        while c.recv(64): c.send(b"ok")
+        c.close()
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen()
+def client(k):
+    c=socket.create_connection(s.getsockname())
+    for i in range(100): c.send(b"hello"); c.recv(2)
+    c.close()
+ts=[threading.Thread(target=serve,args=(s,))]+[threading.Thread(target=f,args=(k,)) for k in range(2) for f in (files,pair,client)]
+[t.start() for t in ts]; [t.join() for t in ts]'
 
 fixture plain         'strace -C -o OUT uname -r'
 fixture fork          "strace -f -C -o OUT sh -c 'ls / | wc -l'"
@@ -74,18 +102,24 @@ fixture output-lines  "strace -f -i -n -C sh -c 'echo one; ls /etc | head -3; un
 fixture threads-stderr "strace -f -C python3 -c 'import threading,time; ts=[threading.Thread(target=time.sleep,args=(0.02,)) for _ in range(4)]; [t.start() for t in ts]; [t.join() for t in ts]' > OUT 2>&1"
 # -k prints the stack where a signal was delivered, after the `--- SIGCHLD ... ---` line.
 fixture k-signal      "strace -f -C -k -o OUT sh -c 'sleep 0.05 & wait'"
+# A real threaded trace (-f -tt -T -y), a few MB: kept gzipped (threads-io.log.gz); the summary bench
+# concatenates copies of it, and the oracle test reads it like the other -C fixtures.
+fixture threads-io    "strace -f -C -tt -T -y -o OUT python3 -S -I -c '$THREADS_IO'"
+if wanted threads-io; then gzip -9nf "$OUT/threads-io.log"; fi
 
 # -ff writes one file per process (ff.PID; PIDs differ on every run) and cannot be combined with -c/-C,
 # so ff.c.txt is the table of a separate -f -c run of the same command.
-rm -f "$OUT"/ff.[0-9]*
-printf '%s\n' "$ENV strace -ff -o OUT/ff sh -c 'ls / | wc -l'" > "$OUT/ff.cmd"
-$ENV strace -ff -o "$OUT/ff" sh -c 'ls / | wc -l' > /dev/null
-printf '%s\n' "$ENV strace -f -c -o OUT/ff.c.txt sh -c 'ls / | wc -l'" > "$OUT/ff.c.cmd"
-$ENV strace -f -c -o "$OUT/ff.c.txt" sh -c 'ls / | wc -l' > /dev/null
+if wanted ff; then
+  rm -f "$OUT"/ff.[0-9]*
+  printf '%s\n' "$ENV strace -ff -o OUT/ff sh -c 'ls / | wc -l'" > "$OUT/ff.cmd"
+  $ENV strace -ff -o "$OUT/ff" sh -c 'ls / | wc -l' > /dev/null
+  printf '%s\n' "$ENV strace -f -c -o OUT/ff.c.txt sh -c 'ls / | wc -l'" > "$OUT/ff.c.cmd"
+  $ENV strace -f -c -o "$OUT/ff.c.txt" sh -c 'ls / | wc -l' > /dev/null
+fi
 
 # The seed document's `strace uname -r`, as pasted (flattened onto one line, program output glued into write).
 SEED=/work/shared/seed/000_6a08f6980af9da7a.txt
-if [ -r "$SEED" ]; then
+if wanted seed-uname-flattened && [ -r "$SEED" ]; then
   grep -o 'execve("/bin/uname".*+++ exited with 0 +++' "$SEED" > "$OUT/seed-uname-flattened.txt"
   printf '%s\n' "grep -o 'execve(\"/bin/uname\".*+++ exited with 0 +++' $SEED" > "$OUT/seed-uname-flattened.cmd"
 fi

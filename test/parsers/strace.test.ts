@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync, mkdtempSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { SyscallEvent, TraceEvent } from '../../parsers/events.js';
@@ -377,6 +378,8 @@ describe('fast path (one complete call per line) agrees with the general parser'
   const allLines = [
     ...TRACES.flatMap((n) => fixture(n).split('\n')),
     ...readdirSync('fixtures/strace').filter((n) => n.endsWith('.log')).flatMap((n) => readFileSync(join('fixtures/strace', n), 'utf8').split('\n')),
+    ...readdirSync('fixtures/strace').filter((n) => n.endsWith('.log.gz'))
+      .flatMap((n) => gunzipSync(readFileSync(join('fixtures/strace', n))).toString('utf8').split('\n')),
   ].filter((l) => l.length > 0);
 
   it('every real fixture line, with and without a default pid', () => {
