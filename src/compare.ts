@@ -6,6 +6,8 @@ import { isError } from '../parsers/events.js';
 import type { HostKernelView, RoleSummary } from './attribution.js';
 import type { RuntimeKind } from './runtime.js';
 import type { Confinement } from './runners/confinement.js';
+import type { AnnotationSources, SyscallAnnotation } from './annotations/index.js';
+import type { ClassRollups, FanOut } from './annotations/rollup.js';
 
 export type { RuntimeKind };
 
@@ -16,6 +18,8 @@ export interface SyscallRow {
   errors: number;
   /** Calls whose entry the host kernel saw (perf sys_enter), null when that view was not measured. */
   hostKernelCalls: number | null;
+  /** What the syscall is (man2), its strace classes and gVisor's support (src/annotations); absent in reports made without. */
+  annotation?: SyscallAnnotation;
 }
 
 export interface HostKernelSummary {
@@ -63,6 +67,12 @@ export interface EnvironmentReport {
    * (WorkloadCounter.detail()). Read by the differences section; absent for reports made without it.
    */
   detail?: WorkloadDetail;
+  /** The versions of the sources every row's `annotation` came from (man pages, strace, runsc). */
+  annotationSources?: AnnotationSources;
+  /** The workload's calls by strace class, and how many of them reached the host kernel. */
+  classRollup?: ClassRollups;
+  /** Under gVisor with perf's roles: per class, the Sentry's and gofer's host calls beside the app's calls; else null. */
+  fanOut?: FanOut | null;
 }
 
 /** A line of a trace: the evidence a finding cites. */

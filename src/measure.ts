@@ -7,6 +7,8 @@ import { attributeHostKernel } from './attribution.js';
 import { WorkloadCounter, fromHostKernelView, totalsOf, type EnvironmentReport } from './compare.js';
 import type { RuntimeKind } from './runtime.js';
 import { ReleaseFromOutput } from './release.js';
+import { annotator } from './annotations/index.js';
+import { classRollups, fanOut } from './annotations/rollup.js';
 
 export interface Views {
   name: string;
@@ -23,7 +25,8 @@ export interface Views {
 
 /** The fields every environment report has, measured from `views`. */
 export type MeasuredFields = Pick<EnvironmentReport,
-  'name' | 'runtime' | 'kernelRelease' | 'kernelReleaseSource' | 'syscalls' | 'totals' | 'hostKernel' | 'unparsed' | 'detail'>;
+  'name' | 'runtime' | 'kernelRelease' | 'kernelReleaseSource' | 'syscalls' | 'totals' | 'hostKernel' | 'unparsed' | 'detail'
+  | 'annotationSources' | 'classRollup' | 'fanOut'>;
 
 export async function measureEnvironment(views: Views): Promise<{ fields: MeasuredFields; counter: WorkloadCounter }> {
   const counter = new WorkloadCounter();
@@ -56,7 +59,9 @@ export async function measureEnvironment(views: Views): Promise<{ fields: Measur
       if (e.kind === 'syscall' && e.enteredKernel) entered.set(e.name, (entered.get(e.name) ?? 0) + 1);
     }
   }
-  const syscalls = counter.result(entered);
+  // Each row annotated once here, so run, diff and every format read the same annotations.
+  const notes = await annotator();
+  const syscalls = counter.result(entered).map((r) => ({ ...r, annotation: notes.annotate(r.syscall) }));
   const fromOutput = counter.kernelRelease === null ? printed.release : null;
   return {
     counter,
@@ -70,6 +75,9 @@ export async function measureEnvironment(views: Views): Promise<{ fields: Measur
       hostKernel,
       unparsed: counter.unparsed,
       detail: counter.detail(),
+      annotationSources: notes.sources,
+      classRollup: classRollups(syscalls),
+      fanOut: views.runtime === 'runsc' ? fanOut(syscalls, hostKernel, notes) : null,
     },
   };
 }

@@ -6,8 +6,9 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import { syscallUnion, type Comparison, type EnvironmentReport } from '../compare.js';
 import { differences, type Difference } from '../differences.js';
+import { comparisonAnnotations } from '../annotations/comparison.js';
 import { confinementSummary } from '../runners/confinement.js';
-import { COMPACT, makeChalk, markdownTable, type ReportFormat } from '../format.js';
+import { COMPACT, makeChalk, markdownTable, type TextFormat } from '../format.js';
 import { escapeControls, terminalSafeJson } from './escape.js';
 import { DEFAULT_WIDTH, displayWidth, shellCommand, wrap } from './layout.js';
 
@@ -21,19 +22,21 @@ export interface RenderOptions {
 /** Differences of one kind printed in table and markdown before "and N more" (JSON holds them all). */
 const SHOWN_PER_KIND = 5;
 
-export function renderComparison(c: Comparison, format: ReportFormat, options: RenderOptions = {}): string {
+/** The environment table's columns after the name; envCells gives their values (html-report shows the same). */
+export const ENV_FIELDS = ['runtime', 'kernel release', 'exit', 'output', 'syscalls issued (calls / distinct)', 'reached host kernel', "runtime's own host syscalls", 'tracer overhead (host syscalls)'];
+
+export function renderComparison(c: Comparison, format: TextFormat, options: RenderOptions = {}): string {
   const diffs = differences(c);
-  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, differences: diffs }, null, 2)) + '\n';
+  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, annotations: comparisonAnnotations(c), differences: diffs }, null, 2)) + '\n';
   // Every text from a trace or the command line is escaped before colours go on: the workload's own
   // terminal escapes (stdout, process names, labels) must print as text.
   const chalk = format === 'table' ? makeChalk() : makeChalk({ isTTY: false } as NodeJS.WriteStream);
   const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
   const wide = format === 'markdown' || options.wide === true;
 
-  const envFields = ['runtime', 'kernel release', 'exit', 'output', 'syscalls issued (calls / distinct)', 'reached host kernel', "runtime's own host syscalls", 'tracer overhead (host syscalls)'];
+  const envFields = ENV_FIELDS;
   const envValues = c.environments.map((e) => safeRow(envCells(e)));
   const names = syscallUnion(c.environments);
-  const measured = c.environments.some((e) => e.totals.hostKernelCalls !== null);
   const sysRows = names.map((name) => [escapeControls(name), ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
   const runtimeEnvs = c.environments.filter((e) => e.hostKernel !== null && runtimeOwn(e).length > 0);
   const rtRows = safeRows(topRuntimeRows(runtimeEnvs, TOP_RUNTIME));
@@ -42,12 +45,8 @@ export function renderComparison(c: Comparison, format: ReportFormat, options: R
   const roles = rolesOf(c).map(escapeControls);
   const diffLines = differenceLines(c, diffs).map(escapeControls);
   const command = c.command ? shellCommand(c.command) : null;
-  const legend = measured
-    ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
-    : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
-  const diffTitle = c.environments.length > 1
-    ? `Differences from ${escapeControls(c.environments[0]!.name)} (evidence: trace file:line; all of them in --format json):`
-    : 'Differences:';
+  const legend = legendOf(c);
+  const diffTitle = differencesTitle(c);
 
   if (format === 'markdown') {
     const envHead = ['environment', ...envFields];
@@ -98,7 +97,20 @@ export function renderComparison(c: Comparison, format: ReportFormat, options: R
   return out.join('\n') + '\n';
 }
 
-const TOP_RUNTIME = 10;
+export const TOP_RUNTIME = 10;
+
+/** What a cell of the syscall table holds. */
+export function legendOf(c: Comparison): string {
+  return c.environments.some((e) => e.totals.hostKernelCalls !== null)
+    ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
+    : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
+}
+
+export function differencesTitle(c: Comparison): string {
+  return c.environments.length > 1
+    ? `Differences from ${escapeControls(c.environments[0]!.name)} (evidence: trace file:line; all of them in --format json):`
+    : 'Differences:';
+}
 
 function safeRow(r: string[]): string[] {
   return r.map(escapeControls);
@@ -108,7 +120,7 @@ function safeRows(rows: string[][]): string[][] {
   return rows.map(safeRow);
 }
 
-function envCells(e: EnvironmentReport): string[] {
+export function envCells(e: EnvironmentReport): string[] {
   const tool = toolOverhead(e);
   return [
     e.runtime ?? '?',
@@ -123,7 +135,7 @@ function envCells(e: EnvironmentReport): string[] {
 }
 
 /** The runtime's own host syscalls: every non-workload call but the tool's (tracer, perf's wrapper). */
-function runtimeOwn(e: EnvironmentReport): { syscall: string; calls: number }[] {
+export function runtimeOwn(e: EnvironmentReport): { syscall: string; calls: number }[] {
   const h = e.hostKernel;
   if (!h) return [];
   if (!h.roles) return h.syscalls;
@@ -138,13 +150,13 @@ function toolOverhead(e: EnvironmentReport): number | null {
 }
 
 /** Row i: each environment's i-th most frequent runtime syscall, as `name calls`. */
-function topRuntimeRows(envs: EnvironmentReport[], n: number): string[][] {
+export function topRuntimeRows(envs: EnvironmentReport[], n: number): string[][] {
   const tops = envs.map((e) => runtimeOwn(e).sort((a, b) => b.calls - a.calls || a.syscall.localeCompare(b.syscall)).slice(0, n));
   const depth = Math.max(0, ...tops.map((t) => t.length));
   return Array.from({ length: depth }, (_, i) => [String(i + 1), ...tops.map((t) => (t[i] ? `${t[i]!.syscall} ${t[i]!.calls}` : ''))]);
 }
 
-function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): string {
+export function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): string {
   const r = e.syscalls.find((s) => s.syscall === name);
   if (!r) return chalk ? chalk.dim('-') : '-';
   if (r.hostKernelCalls === null) return String(r.calls);
@@ -236,7 +248,7 @@ function commCounts(processes: { comm: string; label?: string }[]): string {
 }
 
 /** Each difference as one sentence with its evidence; long runs of one kind shortened to "and N more". */
-function differenceLines(c: Comparison, diffs: Difference[]): string[] {
+export function differenceLines(c: Comparison, diffs: Difference[]): string[] {
   const out: string[] = [];
   const shown = new Map<string, number>();
   const hidden = new Map<string, number>();
