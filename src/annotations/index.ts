@@ -98,3 +98,30 @@ export function annotator(): Promise<Annotator> {
 export function fullyInGvisor(a: SyscallAnnotation): boolean {
   return a.gvisor.support === FULL_SUPPORT;
 }
+
+/**
+ * The classes a report prints: strace's, without its `%%stat`/`%%statfs` unions (they only repeat the
+ * %stat/%lstat/%fstat or %statfs/%fstatfs beside them); `-` for none, `?` when strace's table lacks the name.
+ */
+export function classText(a: SyscallAnnotation | undefined): string {
+  if (!a || a.classes === null) return '?';
+  const shown = a.classes.filter((c) => !isUnionClass(c));
+  return shown.length ? shown.join(' ') : '-';
+}
+
+/** strace's `%%stat` and `%%statfs`: unions of other classes (any stat-like, any statfs-like call). */
+export function isUnionClass(c: string): boolean {
+  return c.startsWith('%%');
+}
+
+/** The report's mark for gVisor's support: '' for Full Support, else `partial`, `unimpl.`, `ENOSYS` (not in its table). */
+export function gvisorMark(a: SyscallAnnotation | undefined): string {
+  if (!a) return '?';
+  switch (a.gvisor.support) {
+    case FULL_SUPPORT: return '';
+    case 'Partial Support': return 'partial';
+    case 'Unimplemented': return 'unimpl.';
+    case NOT_IN_TABLE: return 'ENOSYS';
+    default: return a.gvisor.support;
+  }
+}

@@ -7,6 +7,10 @@ import type { ChalkInstance } from 'chalk';
 import { syscallUnion, type Comparison, type EnvironmentReport } from '../compare.js';
 import { differences, type Difference } from '../differences.js';
 import { comparisonAnnotations } from '../annotations/comparison.js';
+import {
+  ANNOTATION_HEAD, FANOUT_HEAD, ROLLUP_TITLE, annotationCells, annotationLegend, descriptionLines, descriptionTitle, fanOutRows, fanOutSummary,
+  gvisorLines, gvisorTitle, rollupRows, withFanOut,
+} from '../annotations/report.js';
 import { confinementSummary } from '../runners/confinement.js';
 import { COMPACT, makeChalk, markdownTable, type TextFormat } from '../format.js';
 import { escapeControls, terminalSafeJson } from './escape.js';
@@ -27,7 +31,8 @@ export const ENV_FIELDS = ['runtime', 'kernel release', 'exit', 'output', 'sysca
 
 export function renderComparison(c: Comparison, format: TextFormat, options: RenderOptions = {}): string {
   const diffs = differences(c);
-  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, annotations: comparisonAnnotations(c), differences: diffs }, null, 2)) + '\n';
+  const notes = comparisonAnnotations(c);
+  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, annotations: notes, differences: diffs }, null, 2)) + '\n';
   // Every text from a trace or the command line is escaped before colours go on: the workload's own
   // terminal escapes (stdout, process names, labels) must print as text.
   const chalk = format === 'table' ? makeChalk() : makeChalk({ isTTY: false } as NodeJS.WriteStream);
@@ -37,7 +42,20 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
   const envFields = ENV_FIELDS;
   const envValues = c.environments.map((e) => safeRow(envCells(e)));
   const names = syscallUnion(c.environments);
-  const sysRows = names.map((name) => [escapeControls(name), ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null))]);
+  const noteOf = new Map((notes?.syscalls ?? []).map((s) => [s.syscall, s.annotation]));
+  const sysRows = names.map((name) => [
+    escapeControls(name), ...(notes ? markCells(safeRow(annotationCells(noteOf.get(name))), format === 'table' ? chalk : null) : []),
+    ...c.environments.map((e) => cell(e, name, format === 'table' ? chalk : null)),
+  ]);
+  // Left-aligned leading columns of the syscall table: the name, and the annotations when there are some.
+  const lead = notes ? 1 + ANNOTATION_HEAD.length : 1;
+  const annHead = notes ? ANNOTATION_HEAD : [];
+  const annLegend = notes ? escapeControls(annotationLegend(notes.sources)) : null;
+  const gvLines = notes ? gvisorLines(notes).map(escapeControls) : [];
+  const gvTitle = notes ? escapeControls(gvisorTitle(notes)) : null;
+  const rollRows = safeRows(rollupRows(c));
+  const rollHead = safeRow(['class', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))]);
+  const fanOuts = withFanOut(c);
   const runtimeEnvs = c.environments.filter((e) => e.hostKernel !== null && runtimeOwn(e).length > 0);
   const rtRows = safeRows(topRuntimeRows(runtimeEnvs, TOP_RUNTIME));
   const findings = findingsOf(c).map(escapeControls);
@@ -51,7 +69,7 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
   if (format === 'markdown') {
     const envHead = ['environment', ...envFields];
     const envRows = c.environments.map((e, i) => [escapeControls(e.name), ...envValues[i]!]);
-    const sysHead = safeRow(['syscall', ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))]);
+    const sysHead = safeRow(['syscall', ...annHead, ...c.environments.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))]);
     const rtHead = safeRow(['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)]);
     const list = (items: string[]) => items.map((f) => `- ${f}`).join('\n') + '\n';
     return (
@@ -59,12 +77,17 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
       markdownTable(envHead, envRows) +
       (notices.length ? '\n' + list(notices) : '') +
       '\n' +
-      markdownTable(sysHead, sysRows, sysHead.map((_, i) => (i === 0 ? 'l' : 'r'))) +
+      markdownTable(sysHead, sysRows, sysHead.map((_, i) => (i < lead ? 'l' : 'r'))) +
       `\n${legend}\n` +
+      (annLegend ? `\n${annLegend}\n` : '') +
+      (gvTitle ? `\n${gvTitle}\n` + (gvLines.length ? '\n' + list(gvLines) : '') : '') +
+      (rollRows.length ? `\n${ROLLUP_TITLE}\n\n` + markdownTable(rollHead, rollRows, rollHead.map((_, i) => (i === 0 ? 'l' : 'r'))) : '') +
       (rtRows.length ? `\nWhat each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:\n\n` + markdownTable(rtHead, rtRows) : '') +
       (roles.length ? '\nWho made the host syscalls (perf, by role):\n\n' + list(roles) : '') +
+      fanOuts.map((e) => `\n${escapeControls(fanOutSummary(e))}\n\n` + markdownTable(FANOUT_HEAD, safeRows(fanOutRows(e.fanOut)), ['l', 'r', 'l', 'l'])).join('') +
       (findings.length ? '\n' + list(findings) : '') +
-      (diffLines.length ? `\n### ${diffTitle}\n\n` + list(diffLines) : '')
+      (diffLines.length ? `\n### ${diffTitle}\n\n` + list(diffLines) : '') +
+      (notes && notes.syscalls.length ? `\n### ${escapeControls(descriptionTitle(notes))}\n\n` + list(descriptionLines(notes).map(escapeControls)) : '')
     );
   }
 
@@ -82,16 +105,23 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
     out.push(fitTable(head, rows, width, { bold, chalk }));
   }
   out.push(...bullets(notices, width, wide, '! '));
-  const sysHead = safeRow(['syscall', ...c.environments.map((e) => (wide && e.totals.hostKernelCalls !== null ? `${e.name} (calls → host kernel)` : e.name))]);
-  out.push(wide ? plainTable(sysHead, sysRows, bold, true) : fitTable(sysHead, sysRows, width, { bold, chalk, right: true, compact: true }));
+  const sysHead = safeRow(['syscall', ...annHead, ...c.environments.map((e) => (wide && e.totals.hostKernelCalls !== null ? `${e.name} (calls → host kernel)` : e.name))]);
+  out.push(wide ? plainTable(sysHead, sysRows, bold, true, lead) : fitTable(sysHead, sysRows, width, { bold, chalk, right: true, lead, compact: true }));
   out.push(...(wide ? [legend] : wrap(legend, width)).map((l) => chalk.dim(l)));
+  const heading = (t: string) => (wide ? [t] : wrap(t, width));
+  if (annLegend) out.push(...heading(`${annLegend} Descriptions: --format markdown.`).map((l) => chalk.dim(l)));
+  if (gvTitle) out.push(...heading(gvTitle).map((l) => chalk.bold(l)), ...bullets(gvLines, width, wide, '• '));
+  if (rollRows.length) {
+    const head = safeRow(['class', ...c.environments.map((e) => (wide && e.totals.hostKernelCalls !== null ? `${e.name} (calls → host kernel)` : e.name))]);
+    out.push(...heading(ROLLUP_TITLE), wide ? plainTable(head, rollRows, bold, true) : fitTable(head, rollRows, width, { bold, chalk, right: true, compact: true }));
+  }
   if (rtRows.length) {
     const rtHead = safeRow(['#', ...runtimeEnvs.map((e) => (wide ? `${e.name}: runtime → host kernel` : e.name))]);
     out.push(...(wide ? [`What each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:`] : wrap(`What each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:`, width)));
     out.push(wide ? plainTable(rtHead, rtRows, bold, false) : fitTable(rtHead, rtRows, width, { bold, chalk, compact: true }));
   }
-  const heading = (t: string) => (wide ? [t] : wrap(t, width));
   if (roles.length) out.push(...heading('Who made the host syscalls (perf, by role):'), ...bullets(roles, width, wide, '• '));
+  out.push(...bullets(fanOuts.map((e) => escapeControls(fanOutSummary(e))), width, wide, '• '));
   out.push(...bullets(findings, width, wide, '• '));
   if (diffLines.length) out.push(...heading(diffTitle).map((l) => chalk.bold(l)), ...bullets(diffLines, width, wide, '• '));
   return out.join('\n') + '\n';
@@ -154,6 +184,11 @@ export function topRuntimeRows(envs: EnvironmentReport[], n: number): string[][]
   const tops = envs.map((e) => runtimeOwn(e).sort((a, b) => b.calls - a.calls || a.syscall.localeCompare(b.syscall)).slice(0, n));
   const depth = Math.max(0, ...tops.map((t) => t.length));
   return Array.from({ length: depth }, (_, i) => [String(i + 1), ...tops.map((t) => (t[i] ? `${t[i]!.syscall} ${t[i]!.calls}` : ''))]);
+}
+
+/** [class, gVisor mark]: on a terminal the mark of a syscall gVisor does not fully implement stands out. */
+function markCells([cls, mark]: string[], chalk: ChalkInstance | null): string[] {
+  return [cls!, chalk && mark ? chalk.yellow(mark) : mark!];
 }
 
 export function cell(e: EnvironmentReport, name: string, chalk: ChalkInstance | null): string {
@@ -312,10 +347,11 @@ function bullets(items: string[], width: number, wide: boolean, mark: string): s
   return items.flatMap((f) => wrap(mark + f, width, ' '.repeat(displayWidth(mark))));
 }
 
-function plainTable(head: string[], rows: string[][], bold: (s: string) => string, right: boolean): string {
+/** `lead`: how many leading columns stay left-aligned when `right` aligns the others right. */
+function plainTable(head: string[], rows: string[][], bold: (s: string) => string, right: boolean, lead = 1): string {
   const t = new Table({
     head: head.map(bold),
-    colAligns: head.map((_, i) => (right && i > 0 ? 'right' : 'left')),
+    colAligns: head.map((_, i) => (right && i >= lead ? 'right' : 'left')),
     style: { head: [], border: [] },
     chars: COMPACT,
   });
@@ -329,7 +365,7 @@ function plainTable(head: string[], rows: string[][], bold: (s: string) => strin
  */
 function fitTable(
   head: string[], rows: string[][], width: number,
-  o: { bold: (s: string) => string; chalk: ChalkInstance; right?: boolean; compact?: boolean },
+  o: { bold: (s: string) => string; chalk: ChalkInstance; right?: boolean; lead?: number; compact?: boolean },
 ): string {
   const ncol = head.length;
   const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
@@ -348,7 +384,7 @@ function fitTable(
   };
   const t = new Table({
     head: head.map((h, i) => o.bold(fit(h, i))),
-    colAligns: head.map((_, i) => (o.right && i > 0 ? 'right' : 'left')),
+    colAligns: head.map((_, i) => (o.right && i >= (o.lead ?? 1) ? 'right' : 'left')),
     style: { head: [], border: [] },
     ...(o.compact ? { chars: COMPACT } : {}),
   });
