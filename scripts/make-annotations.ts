@@ -126,7 +126,7 @@ export function nameSection(text: string): { names: string[]; description: strin
   };
 }
 
-function manPages(manDir: string, names: string[]): { pages: Record<string, { page: string; description: string }>; missing: string[] } {
+export function manPages(manDir: string, names: string[]): { pages: Record<string, { page: string; description: string }>; missing: string[] } {
   const root = path.dirname(manDir);
   const files = new Set(readdirSync(manDir));
   const pages: Record<string, { page: string; description: string }> = {};
