@@ -2,9 +2,11 @@
 
 import { Chalk, type ChalkInstance } from 'chalk';
 
-/** The report formats of run, summary and diff. */
-export const REPORT_FORMATS = ['table', 'markdown', 'json'] as const;
+/** The report formats of run, summary, diff and lesson. */
+export const REPORT_FORMATS = ['table', 'markdown', 'json', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
+/** The formats rendered as text by the table/markdown/json renderers; html has its own (src/report/html-report.ts). */
+export type TextFormat = Exclude<ReportFormat, 'html'>;
 
 /** Colours only on a terminal, never when NO_COLOR is set (https://no-color.org), forced by FORCE_COLOR. */
 export function makeChalk(stream: NodeJS.WriteStream = process.stdout): ChalkInstance {

@@ -12,6 +12,7 @@ import type { RuntimeKind } from '../runtime.js';
 import { measureEnvironment } from '../measure.js';
 import type { TraceEvent } from '../../parsers/events.js';
 import { renderComparison } from '../report/comparison-report.js';
+import { renderComparisonHtml } from '../report/html-report.js';
 import type { ReportFormat } from '../format.js';
 import { writeOut } from '../output.js';
 
@@ -78,6 +79,7 @@ async function environmentOf(label: string, inputs: OpenedInput[], diag: Diagnos
 }
 
 export async function runDiff(args: string[], format: ReportFormat, diag: Diagnostics): Promise<void> {
-  await writeOut(renderComparison(await buildDiff(args, diag), format));
+  const c = await buildDiff(args, diag);
+  await writeOut(format === 'html' ? await renderComparisonHtml(c) : renderComparison(c, format));
 }
 

@@ -13,7 +13,7 @@ export const RUN_OPTIONS = {
     describe: 'add an environment: runc, gvisor (handler runsc), crun, or NAME=HANDLER; repeatable. Default (as root): runc and gvisor',
   },
   host: { type: 'boolean', default: true, describe: 'also run on the host, as the first environment; --no-host: the pods only' },
-  format: { type: 'string', value: 'FORMAT', choices: REPORT_FORMATS, default: 'table', describe: 'output format: table, markdown or json' },
+  format: { type: 'string', value: 'FORMAT', choices: REPORT_FORMATS, default: 'table', describe: `output format: ${REPORT_FORMATS.join(', ')}` },
   wide: { type: 'boolean', default: false, describe: 'table: one line per row however wide (default: fits 100 columns)' },
   timeout: {
     type: 'number', default: 60, value: 'S',

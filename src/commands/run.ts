@@ -6,6 +6,7 @@ import { ExitCode, UserError, exitCodesLine } from '../errors.js';
 import { Diagnostics } from '../diagnostics.js';
 import type { WorkloadCounter, Comparison, EnvironmentReport } from '../compare.js';
 import { renderComparison } from '../report/comparison-report.js';
+import { renderComparisonHtml } from '../report/html-report.js';
 import { writeOut } from '../output.js';
 import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
 import { runEnvironment, probeKernelRelease } from '../runners/run.js';
@@ -192,7 +193,7 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
     // Ctrl-C while the traces were being read: stop here, the finally block still cleans up.
     if (controller.signal.aborted) return ExitCode.Interrupted;
     const comparison: Comparison = { command, environments };
-    await writeOut(renderComparison(comparison, args.format, { wide: args.wide }));
+    await writeOut(args.format === 'html' ? await renderComparisonHtml(comparison) : renderComparison(comparison, args.format, { wide: args.wide }));
 
     if (outcomes.some((o) => o.interrupted)) return ExitCode.Interrupted;
     if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;

@@ -4,6 +4,7 @@ import { Diagnostics, newTally, tally } from '../diagnostics.js';
 import { openInputs } from '../input.js';
 import { SummaryBuilder } from '../summary.js';
 import { renderSummary } from '../report/summary-report.js';
+import { renderSummaryHtml } from '../report/html-report.js';
 import type { ReportFormat } from '../format.js';
 import { writeOut } from '../output.js';
 
@@ -22,5 +23,6 @@ export async function runSummary(files: string[], format: ReportFormat, diag: Di
     // An input with no call and no -c table: say so, and why (a trace sent to the terminal, not the pipe).
     if (t.syscalls === 0 && !each.found) diag.noSyscallIn(input.file, t, input.format);
   }
-  await writeOut(renderSummary(builder.result(), format));
+  const summary = builder.result();
+  await writeOut(format === 'html' ? renderSummaryHtml(summary) : renderSummary(summary, format));
 }

@@ -1,7 +1,7 @@
 // Renders a strace -c style summary: as strace itself prints it (table), as Markdown, or as JSON.
 
 import type { Summary, SummaryRow } from '../summary.js';
-import { markdownTable, makeChalk, type ReportFormat } from '../format.js';
+import { markdownTable, makeChalk, type TextFormat } from '../format.js';
 import { escapeControls, terminalSafeJson } from './escape.js';
 
 /**
@@ -13,16 +13,25 @@ function secondsHeader(summary: Summary, format: 'table' | 'markdown'): string {
   return format === 'table' ? 'wall secs' : 'wall seconds (-T)';
 }
 
-export function renderSummary(summary: Summary, format: ReportFormat): string {
+export function renderSummary(summary: Summary, format: TextFormat): string {
   if (format === 'json') return terminalSafeJson(JSON.stringify(summary, null, 2)) + '\n';
-  const timed = summary.syscalls.some((r) => r.seconds !== undefined) || summary.total.seconds !== undefined;
   if (format === 'markdown') {
-    const head = [...(timed ? ['% time', secondsHeader(summary, 'markdown'), 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
-    const rows = [...summary.syscalls, { ...summary.total, syscall: 'total' }].map((r) => cells(r, timed));
+    const { head, rows } = summaryTable(summary);
     rows[rows.length - 1] = rows[rows.length - 1]!.map((c) => (c === '' ? c : `**${c}**`));
     return markdownTable(head, rows, head.map((h) => (h === 'syscall' ? 'l' : 'r')));
   }
-  return straceTable(summary, timed);
+  return straceTable(summary, timedOf(summary));
+}
+
+function timedOf(summary: Summary): boolean {
+  return summary.syscalls.some((r) => r.seconds !== undefined) || summary.total.seconds !== undefined;
+}
+
+/** The markdown (and html) table: its header and rows, the total last; cells escaped for a terminal. */
+export function summaryTable(summary: Summary): { head: string[]; rows: string[][] } {
+  const timed = timedOf(summary);
+  const head = [...(timed ? ['% time', secondsHeader(summary, 'markdown'), 'usecs/call'] : []), 'calls', 'errors', 'syscall'];
+  return { head, rows: [...summary.syscalls, { ...summary.total, syscall: 'total' }].map((r) => cells(r, timed)) };
 }
 
 function cells(r: SummaryRow, timed: boolean): string[] {

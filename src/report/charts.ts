@@ -1,0 +1,88 @@
+// The HTML report's charts: Vega-Lite specs compiled to Vega and rendered to SVG in Node (no canvas, no
+// browser, no network: every value is inline). Vega escapes the text it writes into the SVG; the specs hold
+// only data values and our own titles. Pure over a Comparison's figures.
+
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+// The layer type is not re-exported at the top: the package exports its build's types under types_unstable.
+import type { LayerSpec } from 'vega-lite/types_unstable/spec/index.js';
+import type { Field } from 'vega-lite/types_unstable/channeldef.js';
+
+/** One bar: a category (syscall, class) in an environment, and its count. */
+export interface Bar {
+  environment: string;
+  category: string;
+  value: number;
+}
+
+export interface BarChart {
+  title: string;
+  /** Axis title of the categories, e.g. `syscall`. */
+  category: string;
+  /** Axis title of the values, e.g. `calls issued`. */
+  measure: string;
+  bars: Bar[];
+  /** The environments plotted, in report order. */
+  environments: string[];
+  /** Every environment of the report, so that an environment has one colour in every chart; default `environments`. */
+  palette?: string[];
+}
+
+/** Row height of one bar, in pixels: small enough for 30 syscalls, tall enough to read a label. */
+const BAR = 12;
+
+/** A grouped horizontal bar chart: one group per category (in the order of `bars`), one bar per environment. */
+export function barSpec(chart: BarChart): TopLevelSpec {
+  const order = [...new Set(chart.bars.map((b) => b.category))];
+  // Each bar carries its count as text: a 0 (a call the host kernel never saw) is read, not guessed from a missing bar.
+  const layered: LayerSpec<Field> = {
+    encoding: {
+      y: { field: 'category', type: 'nominal', title: chart.category, axis: { labelLimit: 160 }, sort: order },
+      x: { field: 'value', type: 'quantitative', title: chart.measure },
+      yOffset: { field: 'environment', type: 'nominal', sort: chart.environments },
+    },
+    layer: [
+      {
+        mark: { type: 'bar', tooltip: true },
+        encoding: {
+          color: { field: 'environment', type: 'nominal', title: 'environment', scale: { domain: chart.palette ?? chart.environments } },
+          tooltip: [
+            { field: 'environment', type: 'nominal' },
+            { field: 'category', type: 'nominal', title: chart.category },
+            { field: 'value', type: 'quantitative', title: chart.measure },
+          ],
+        },
+      },
+      { mark: { type: 'text', align: 'left', dx: 2, fontSize: 9 }, encoding: { text: { field: 'value', type: 'quantitative' } } },
+    ],
+  };
+  const top = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: chart.title,
+    data: { values: chart.bars as unknown as Record<string, unknown>[] },
+    config: { font: 'sans-serif', view: { stroke: null } },
+  };
+  // With yOffset the step is one bar's (the offset band): each category takes one per environment.
+  return { ...top, width: 360, height: { step: BAR }, ...layered };
+}
+
+/** The chart as an SVG document fragment (`<svg ...>...</svg>`), rendered headless by Vega. */
+export async function renderChart(spec: TopLevelSpec): Promise<string> {
+  // Our specs are fixed and their data inline: a warning is a bug in a spec, never the user's to read.
+  const view = new vega.View(vega.parse(vl.compile(spec, { logger: STRICT }).spec), { renderer: 'none', logger: STRICT, logLevel: vega.Warn });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A Vega logger that throws on a warning or an error (both libraries accept it) and drops info and debug. */
+const STRICT: vega.LoggerInterface = {
+  level() { return vega.Warn; },
+  error(...args: readonly unknown[]): never { throw new Error(`vega: ${args.map(String).join(' ')}`); },
+  warn(...args: readonly unknown[]): never { throw new Error(`vega: ${args.map(String).join(' ')}`); },
+  info() { return STRICT; },
+  debug() { return STRICT; },
+};
