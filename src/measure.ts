@@ -1,6 +1,7 @@
 // One environment's figures from its two views, the same for a live run and for saved logs (run and diff
 // are wiring around this): the workload's own trace is counted, the perf trace of the same run is
-// attributed to workload and runtime, and the report fields both share are built. Pure over events.
+// attributed to workload and runtime, and the report fields both share are built. Pure over events, but
+// for gVisor's syscall table, read once per process from the installed runsc (src/annotations/gvisor.ts).
 
 import type { TraceEvent } from '../parsers/events.js';
 import { attributeHostKernel } from './attribution.js';

@@ -32,7 +32,8 @@ export const ENV_FIELDS = ['runtime', 'kernel release', 'exit', 'output', 'sysca
 export function renderComparison(c: Comparison, format: TextFormat, options: RenderOptions = {}): string {
   const diffs = differences(c);
   const notes = comparisonAnnotations(c);
-  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, annotations: notes, differences: diffs }, null, 2)) + '\n';
+  // `annotations` only when the rows were annotated (reports built without measure.ts have none).
+  if (format === 'json') return terminalSafeJson(JSON.stringify({ ...c, ...(notes ? { annotations: notes } : {}), differences: diffs }, null, 2)) + '\n';
   // Every text from a trace or the command line is escaped before colours go on: the workload's own
   // terminal escapes (stdout, process names, labels) must print as text.
   const chalk = format === 'table' ? makeChalk() : makeChalk({ isTTY: false } as NodeJS.WriteStream);

@@ -59,7 +59,7 @@ describe('comparison', () => {
   it('renders json, markdown and table', () => {
     // The comparison as given, plus the differences computed from it (src/differences.ts).
     const json = JSON.parse(renderComparison(c, 'json')) as Comparison & { differences: unknown[] };
-    expect(json).toEqual({ ...c, annotations: null, differences: differences(c) });
+    expect(json).toEqual({ ...c, differences: differences(c) });
     expect(json.differences).toContainEqual(expect.objectContaining({ kind: 'only-in', syscall: 'openat' }));
     const md = renderComparison(c, 'markdown');
     expect(md).toContain('| uname | 1 → 1 | 1 → 0 |');
