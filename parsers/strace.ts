@@ -6,9 +6,9 @@
 // leave in batches (parseStraceBatches); parseStrace un-batches them (unbatch.ts). -ff sets: strace-ff.ts.
 
 import type { Readable } from 'node:stream';
-import { unparsedReason, type SignalEvent, type SyscallEvent, type TraceEvent, type UnparsedCode } from './events.js';
+import { unparsedReason, type SignalEvent, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedCode } from './events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
-import { fastCall, type FastCall } from './strace-fast.js';
+import { FAST_CALL, FAST_NONE, FAST_UNFINISHED, fastCall, type FastCall } from './strace-fast.js';
 import { parseText, type Item, type Prefix } from './strace-line.js';
 import { decodeLiteral } from './strace-scan.js';
 import { headerColumns, isRule, ruleExtents } from './strace-c.js';
@@ -38,8 +38,10 @@ export class StraceParser {
   private tableStart: Line[] = [];
   /** Inside a `-c` table: its columns' extents, and whether the closing rule was seen (the total comes next). */
   private table: { cols: number; extents: Array<[number, number]>; syscallAt: number; errorsAt: number; closed: boolean } | null = null;
-  /** Scratch for the fast path (one complete call on one line). */
+  /** Scratch for the fast path (one complete call, or one half of a split call, on one line). */
   private readonly fast: FastCall = { pid: null, timestamp: undefined, name: '', args: '', result: { value: '' }, duration: undefined };
+  /** The fast path's prefix, for the split-call handling it shares with the general path (never kept). */
+  private readonly fastPrefix: Prefix = { pid: null, timestamp: undefined };
   private joinedRun = false;
   private readonly defaultPid: number | null;
   /**
@@ -83,7 +85,8 @@ export class StraceParser {
     }
     if (partial === null) {
       const f = this.fast;
-      if (fastCall(text, this.defaultPid, f)) {
+      const kind = fastCall(text, this.defaultPid, f);
+      if (kind === FAST_CALL) {
         const ev: SyscallEvent = {
           kind: 'syscall', source: 'strace', file: this.file, line: lineNo, pid: f.pid, name: f.name, args: f.args,
           result: f.result,
@@ -91,6 +94,14 @@ export class StraceParser {
         if (f.timestamp !== undefined) ev.timestamp = f.timestamp;
         if (f.duration !== undefined) ev.duration = f.duration;
         this.emit(out, ev);
+        return;
+      }
+      if (kind !== FAST_NONE) {
+        const p = this.fastPrefix;
+        p.pid = f.pid;
+        p.timestamp = f.timestamp;
+        if (kind === FAST_UNFINISHED) this.unfinished(p, f.name, f.args, lineNo, out);
+        else this.resumed(p, f.name, f.args, f.result, f.duration, lineNo, out);
         return;
       }
       if (!released && mayStartTable(text)) {
@@ -211,48 +222,12 @@ export class StraceParser {
         this.emit(out, this.syscall(item.p, item.name, item.args, line));
         return;
       }
-      case 'unfinished': {
-        const key = item.p.pid ?? -1;
-        const old = this.pending.get(key);
-        if (old !== undefined) this.emit(out, old);
-        const ev = this.syscall(item.p, item.name, item.args, line);
-        ev.split = true;
-        this.pending.set(key, ev);
-        this.stackTarget = ev;
-        if (item.name === 'write') {
-          const rest = stdWriteText(item.args);
-          this.expected = rest === null ? null : { pid: item.p.pid, rest };
-        }
+      case 'unfinished':
+        this.unfinished(item.p, item.name, item.args, line, out);
         return;
-      }
-      case 'resumed': {
-        if (item.name === 'write') this.expected = null;
-        let key = item.p.pid ?? -1;
-        let start = this.pending.get(key);
-        if (start === undefined && item.p.pid === null) {
-          // strace on stderr drops the `[pid N]` prefix again once only one process is left.
-          for (const [k, ev] of this.pending) if (ev.name === item.name) { key = k; start = ev; break; }
-        }
-        let ev: SyscallEvent;
-        if (start !== undefined && start.name === item.name) {
-          this.pending.delete(key);
-          ev = start;
-          ev.args += item.args;
-          if (ev.comm === undefined && item.p.comm !== undefined) ev.comm = item.p.comm;
-        } else {
-          if (start !== undefined) { this.pending.delete(key); this.emit(out, start); }
-          // A resumption whose start the trace lacks: still one call, never lost.
-          ev = this.syscall({ ...item.p, timestamp: undefined }, item.name, item.args, line);
-          if (ev.timestamp === undefined) delete ev.timestamp;
-        }
-        ev.result = item.result;
-        ev.split = true;
-        ev.endLine = line;
-        if (item.p.timestamp !== undefined) ev.endTimestamp = item.p.timestamp;
-        if (item.duration !== undefined) ev.duration = item.duration;
-        this.emit(out, ev);
+      case 'resumed':
+        this.resumed(item.p, item.name, item.args, item.result, item.duration, line, out);
         return;
-      }
       case 'signal': {
         const ev: TraceEvent = { kind: 'signal', file, line, pid: item.p.pid, signal: item.signal, info: item.info };
         copyPrefix(ev, item.p);
@@ -306,6 +281,52 @@ export class StraceParser {
         return;
       }
     }
+  }
+
+  /** `name(args <unfinished ...>`: held per pid until its `<... name resumed>`. `p` is not kept. */
+  private unfinished(p: Prefix, name: string, args: string, line: number, out: TraceEvent[]): void {
+    const key = p.pid ?? -1;
+    const old = this.pending.get(key);
+    if (old !== undefined) this.emit(out, old);
+    const ev = this.syscall(p, name, args, line);
+    ev.split = true;
+    this.pending.set(key, ev);
+    this.stackTarget = ev;
+    if (name === 'write') {
+      const rest = stdWriteText(args);
+      this.expected = rest === null ? null : { pid: p.pid, rest };
+    }
+  }
+
+  /** `<... name resumed>args) = result`: completes the held start, or stands alone. `p` is not kept. */
+  private resumed(
+    p: Prefix, name: string, args: string, result: SyscallResult | null, duration: number | undefined, line: number, out: TraceEvent[],
+  ): void {
+    if (name === 'write') this.expected = null;
+    let key = p.pid ?? -1;
+    let start = this.pending.get(key);
+    if (start === undefined && p.pid === null) {
+      // strace on stderr drops the `[pid N]` prefix again once only one process is left.
+      for (const [k, ev] of this.pending) if (ev.name === name) { key = k; start = ev; break; }
+    }
+    let ev: SyscallEvent;
+    if (start !== undefined && start.name === name) {
+      this.pending.delete(key);
+      ev = start;
+      ev.args += args;
+      if (ev.comm === undefined && p.comm !== undefined) ev.comm = p.comm;
+    } else {
+      if (start !== undefined) { this.pending.delete(key); this.emit(out, start); }
+      // A resumption whose start the trace lacks: still one call, never lost.
+      ev = this.syscall({ ...p, timestamp: undefined }, name, args, line);
+      if (ev.timestamp === undefined) delete ev.timestamp;
+    }
+    ev.result = result;
+    ev.split = true;
+    ev.endLine = line;
+    if (p.timestamp !== undefined) ev.endTimestamp = p.timestamp;
+    if (duration !== undefined) ev.duration = duration;
+    this.emit(out, ev);
   }
 
   private syscall(p: Prefix, name: string, args: string, line: number): SyscallEvent {

@@ -8,7 +8,7 @@ import type { SyscallEvent, TraceEvent } from '../../parsers/events.js';
 import { parseStrace, parseStraceText } from '../../parsers/strace.js';
 import { collect } from '../helpers/collect.js';
 import { parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey } from '../../parsers/strace-ff.js';
-import { fastCall, type FastCall } from '../../parsers/strace-fast.js';
+import { FAST_CALL, FAST_NONE, FAST_RESUMED, FAST_UNFINISHED, fastCall, type FastCall, type FastKind } from '../../parsers/strace-fast.js';
 import { parseText, type Item } from '../../parsers/strace-line.js';
 import fc from 'fast-check';
 import { splitStraceSummary } from '../../parsers/strace-c.js';
@@ -351,29 +351,34 @@ describe.skipIf(!haveStrace)('live strace 6.1 on this machine', () => {
   });
 });
 
-describe('fast path (one complete call per line) agrees with the general parser', () => {
+describe('fast path (one complete call, or one half of a split call, per line) agrees with the general parser', () => {
   const scratch = (): FastCall => ({ pid: null, timestamp: undefined, name: '', args: '', result: { value: '' }, duration: undefined });
-  /** What parseText makes of the line, in fastCall's shape; null when it is not exactly one plain call. */
-  function general(line: string, defaultPid: number | null): Omit<FastCall, never> | null {
+  /** What parseText makes of the line, in fastCall's shape; null when it is not exactly one plain call or half. */
+  function general(line: string, defaultPid: number | null): { kind: FastKind; read: Partial<FastCall> } | null {
     const items: Item[] = [];
     parseText(line, items, false, defaultPid);
     if (items.length !== 1) return null;
     const it = items[0]!;
-    if (it.t !== 'call' || it.result === null) return null;
+    if (it.t !== 'call' && it.t !== 'unfinished' && it.t !== 'resumed') return null;
     if (it.p.comm !== undefined || it.p.number !== undefined || it.p.ip !== undefined) return null;
-    return { pid: it.p.pid, timestamp: it.p.timestamp, name: it.name, args: it.args, result: it.result, duration: it.duration };
+    const read = { pid: it.p.pid, timestamp: it.p.timestamp, name: it.name, args: it.args };
+    if (it.t === 'unfinished') return { kind: FAST_UNFINISHED, read };
+    if (it.result === null) return null;
+    return { kind: it.t === 'call' ? FAST_CALL : FAST_RESUMED, read: { ...read, result: it.result, duration: it.duration } };
   }
-  function check(line: string, defaultPid: number | null): boolean {
+  function check(line: string, defaultPid: number | null): FastKind {
     const f = scratch();
-    const took = fastCall(line, defaultPid, f);
+    const kind = fastCall(line, defaultPid, f);
     const g = general(line, defaultPid);
-    if (took) {
-      // Same fields, and the result object has its keys in the same order (JSON output).
+    if (kind !== FAST_NONE) {
+      // Same kind and fields, and the result object has its keys in the same order (JSON output).
       expect(g, line).not.toBeNull();
-      expect(f, line).toEqual(g);
-      expect(JSON.stringify(f.result), line).toBe(JSON.stringify(g!.result));
+      expect(kind, line).toBe(g!.kind);
+      const { result, duration: _d, ...start } = f;
+      expect(kind === FAST_UNFINISHED ? start : f, line).toEqual(g!.read);
+      if (kind !== FAST_UNFINISHED) expect(JSON.stringify(result), line).toBe(JSON.stringify(g!.read.result));
     }
-    return took;
+    return kind;
   }
   const allLines = [
     ...TRACES.flatMap((n) => fixture(n).split('\n')),
@@ -391,8 +396,16 @@ describe('fast path (one complete call per line) agrees with the general parser'
 
   it('a -f -tt -T trace (the bench source) mostly takes the fast path', () => {
     const lines = fixture('sh-child-signal.trace').split('\n').filter((l) => l.length > 0);
-    const taken = lines.filter((l) => check(l, null)).length;
+    const taken = lines.filter((l) => check(l, null) !== FAST_NONE).length;
     expect(taken / lines.length).toBeGreaterThan(0.85);
+  });
+
+  it('a real threaded -f -tt -T -y trace, mostly split halves with decorations, takes the fast path', () => {
+    const lines = gunzipSync(readFileSync('fixtures/strace/threads-io.log.gz')).toString('utf8').split('\n').filter((l) => l.length > 0);
+    const kinds = lines.map((l) => fastCall(l, null, scratch()));
+    expect(kinds.filter((k) => k !== FAST_NONE).length / lines.length).toBeGreaterThan(0.97);
+    expect(kinds.filter((k) => k === FAST_UNFINISHED).length).toBeGreaterThan(10_000);
+    expect(kinds.filter((k) => k === FAST_RESUMED).length).toBeGreaterThan(10_000);
   });
 
   it('fixture lines with random text spliced in (fast-check)', () => {
@@ -408,21 +421,32 @@ describe('fast path (one complete call per line) agrees with the general parser'
 
   it('takes the common shapes; leaves the rest to the general parser', () => {
     const f = scratch();
-    expect(fastCall('123 14:00:00.000001 close(3) = 0 <0.000004>', null, f)).toBe(true);
+    expect(fastCall('123 14:00:00.000001 close(3) = 0 <0.000004>', null, f)).toBe(FAST_CALL);
     expect(f).toEqual({ pid: 123, timestamp: '14:00:00.000001', name: 'close', args: '3', result: { value: '0' }, duration: 0.000004 });
-    expect(fastCall('[pid  7] openat(AT_FDCWD, "/x)", O_RDONLY) = -1 ENOENT (No such file or directory)', null, f)).toBe(true);
+    expect(fastCall('[pid  7] openat(AT_FDCWD, "/x)", O_RDONLY) = -1 ENOENT (No such file or directory)', null, f)).toBe(FAST_CALL);
     expect(f).toMatchObject({ pid: 7, args: 'AT_FDCWD, "/x)", O_RDONLY', result: { value: '-1', errno: 'ENOENT', errnoMessage: 'No such file or directory' } });
+    expect(fastCall('close(3</etc/passwd>) = 0', null, f)).toBe(FAST_CALL);
+    expect(fastCall('5 openat(AT_FDCWD</tmp>, "f", O_RDONLY) = 8</tmp/f> <0.000243>', null, f)).toBe(FAST_CALL);
+    expect(f).toMatchObject({ pid: 5, args: 'AT_FDCWD</tmp>, "f", O_RDONLY', result: { value: '8', annotation: '</tmp/f>' }, duration: 0.000243 });
+    expect(fastCall('read(3, "abc", 3 <unfinished ...>', null, f)).toBe(FAST_UNFINISHED);
+    expect(f).toMatchObject({ pid: null, name: 'read', args: '3, "abc", 3' });
+    expect(fastCall('<... read resumed>"", 3) = 0', 9, f)).toBe(FAST_RESUMED);
+    expect(f).toMatchObject({ pid: 9, name: 'read', args: '"", 3', result: { value: '0' } });
     for (const l of [
-      'read(3, "abc", 3 <unfinished ...>',
-      '<... read resumed>"", 3) = 0',
       'write(1, "hi\\n", 3hi\n) = 3',
-      'close(3</etc/passwd>) = 0',
+      'write(2, "hi\\n", 3 <unfinished ...>',
+      '<... read resumed> <unfinished ...>) = ?',
+      'read(3,  <unfinished ...>) = ?',
+      'getpid() <unfinished ...>',
+      'restart_syscall(<... resuming interrupted read ...> <detached ...>',
       'poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)',
+      'openat(AT_FDCWD, "x", O_RDONLY) = 3</x> ENOENT',
       '12<cat> close(3) = 0',
       '[  3] close(3) = 0',
       'close(3) = 0 close(4) = 0',
+      'read(3,  <unfinished ...> close(4) = 0',
       '--- SIGCHLD {si_signo=SIGCHLD} ---',
-    ]) expect(fastCall(l, null, f), l).toBe(false);
+    ]) expect(fastCall(l, null, f), l).toBe(FAST_NONE);
   });
 });
 
