@@ -1,17 +1,20 @@
-// Throughput of the `summary` path against a bare split2 line count, on a >= 150 MB trace.
-// Run: npx tsc -p tsconfig.json && node dist/bench/summary-bench.js [TRACE] [--runs N]
+// Throughput of the `summary` path against a bare split2 line count of the same file in the same run, on two
+// traces of >= 150 MB: a generated one (a real -f -tt -T fixture repeated with varied pids) and a real threaded
+// one (copies of fixtures/strace/threads-io: python threads, -f -tt -T -y, mostly `<unfinished ...>` /
+// `<... resumed>` halves). Each figure is printed beside its anchor; medians over the runs close the report.
+// Run: npx tsc -p tsconfig.json && node dist/bench/summary-bench.js [TRACE ...] [--runs N]
 // Each measurement runs in its own process, so its peak RSS is its own and JIT state is not shared.
 
 import { createReadStream, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import split2 from 'split2';
 import { readLineBatches } from '../parsers/lines.js';
 import { parseStrace, parseStraceBatches } from '../parsers/strace.js';
 import { SummaryBuilder, type Summary } from '../src/summary.js';
-import { generateTrace } from './gen-trace.js';
+import { generateTrace, realThreadedTrace } from './gen-trace.js';
 
 type Mode = 'split2' | 'lines' | 'events' | 'batches';
 
@@ -82,6 +85,51 @@ async function cliStartup(): Promise<number> {
   return (performance.now() - t) / 1000;
 }
 
+interface Trace { label: string; path: string; mb: number }
+/** What one run measured on one trace: seconds of each mode, the CLI's, and peak RSS. */
+interface Row { split: Measure; lines: Measure; events: Measure; batches: Measure; cli: Measure; startup: number }
+
+const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 === 1 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2;
+};
+
+async function measureRun(t: Trace): Promise<Row> {
+  const split = await child('split2', t.path);
+  const lines = await child('lines', t.path);
+  const events = await child('events', t.path);
+  const batches = await child('batches', t.path);
+  const cli = await timeCli(t.path);
+  const startup = await cliStartup();
+  return { split, lines, events, batches, cli, startup };
+}
+
+function printRun(t: Trace, r: Row): void {
+  const fmt = (m: Measure): string =>
+    `${(t.mb / m.secs).toFixed(1).padStart(6)} MB/s ${m.secs.toFixed(2).padStart(5)} s  RSS ${m.rssMb === null ? '?' : m.rssMb.toFixed(0)} MB`;
+  const ratio = (m: Measure): string => (r.split.secs / m.secs).toFixed(2);
+  const bare = r.cli.secs - r.startup;
+  console.log(`  ${t.label}:`);
+  console.log(`    split2 line count (anchor)      ${fmt(r.split)}  (${r.split.note})`);
+  console.log(`    readLineBatches line count      ${fmt(r.lines)}  ratio ${ratio(r.lines)}`);
+  console.log(`    parseStrace -> SummaryBuilder   ${fmt(r.events)}  ratio ${ratio(r.events)}  (${r.events.note})`);
+  console.log(`    parseStraceBatches -> builder   ${fmt(r.batches)}  ratio ${ratio(r.batches)}`);
+  console.log(`    CLI summary --format json       ${fmt(r.cli)}  ratio ${ratio(r.cli)}  (wall, includes node start-up)`);
+  console.log(`    CLI start-up (--version)        ${r.startup.toFixed(2).padStart(18)} s  (CLI without it: ${(t.mb / bare).toFixed(1)} MB/s, ratio ${(r.split.secs / bare).toFixed(2)})`);
+}
+
+/** Medians over the runs: each ratio is taken within its run (the anchor measured beside it), then the median. */
+function printMedians(t: Trace, rows: Row[]): void {
+  const mbs = (f: (r: Row) => number): string => `${median(rows.map((r) => t.mb / f(r))).toFixed(1).padStart(6)} MB/s`;
+  const ratio = (f: (r: Row) => number): string => `ratio ${median(rows.map((r) => r.split.secs / f(r))).toFixed(2)}`;
+  const rss = (f: (r: Row) => Measure): string => `peak RSS ${Math.max(...rows.map((r) => f(r).rssMb ?? 0)).toFixed(0)} MB`;
+  console.log(`  ${t.label} (${t.mb.toFixed(1)} MB), median of ${rows.length} run(s):`);
+  console.log(`    split2 line count (anchor)      ${mbs((r) => r.split.secs)}`);
+  console.log(`    parseStrace -> SummaryBuilder   ${mbs((r) => r.events.secs)}  ${ratio((r) => r.events.secs)}  ${rss((r) => r.events)}`);
+  console.log(`    CLI summary --format json       ${mbs((r) => r.cli.secs)}  ${ratio((r) => r.cli.secs)}  ${rss((r) => r.cli)}`);
+  console.log(`    CLI without start-up            ${mbs((r) => r.cli.secs - r.startup)}  ${ratio((r) => r.cli.secs - r.startup)}`);
+}
+
 const argv = process.argv.slice(2);
 if (argv[0] === '--one') {
   const mode = argv[1] as Mode;
@@ -93,35 +141,35 @@ if (argv[0] === '--one') {
 } else {
   const runsAt = argv.indexOf('--runs');
   const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 3;
-  const given = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs');
-  // A generated trace (~160 MB) lives in a temp dir of its own, removed however the bench exits.
-  const genDir = given ? null : mkdtempSync(join(tmpdir(), 'tc-summary-bench-'));
-  if (genDir) process.on('exit', () => rmSync(genDir, { recursive: true, force: true }));
+  const given = argv.filter((a, i) => !a.startsWith('--') && argv[i - 1] !== '--runs');
+  // The traces made here (~150 MB each) live in a temp dir of their own, removed however the bench exits.
+  const dir = given.length > 0 ? null : mkdtempSync(join(tmpdir(), 'tc-summary-bench-'));
+  if (dir) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(128 + constants.signals[sig]));
-  const path = given ?? join(genDir!, 'trace-compare-bench.trace');
-  if (genDir) {
-    console.log(`generating ${path} ...`);
-    await generateTrace(path);
+  const traces: Trace[] = [];
+  if (dir) {
+    const gen = join(dir, 'generated.trace');
+    const real = join(dir, 'threads-io.trace');
+    console.log(`generating ${gen} (fixtures/strace-unit/sh-child-signal.trace, pids varied) ...`);
+    await generateTrace(gen);
+    console.log(`generating ${real} (copies of fixtures/strace/threads-io.log.gz without its table) ...`);
+    await realThreadedTrace(real);
+    traces.push({ label: 'generated -f -tt -T trace', path: gen, mb: statSync(gen).size / 1e6 });
+    traces.push({ label: 'real threaded -f -tt -T -y trace', path: real, mb: statSync(real).size / 1e6 });
+  } else {
+    for (const p of given) traces.push({ label: basename(p), path: p, mb: statSync(p).size / 1e6 });
   }
-  const mb = statSync(path).size / 1e6;
-  console.log(`file: ${path} (${mb.toFixed(1)} MB)`);
-  const fmt = (m: Measure): string =>
-    `${(mb / m.secs).toFixed(1).padStart(6)} MB/s ${m.secs.toFixed(2).padStart(5)} s  RSS ${m.rssMb === null ? '?' : m.rssMb.toFixed(0)} MB`;
+  for (const t of traces) console.log(`file: ${t.label}: ${t.path} (${t.mb.toFixed(1)} MB)`);
+  const rows: Row[][] = traces.map(() => []);
   for (let run = 1; run <= runs; run++) {
-    const split = await child('split2', path);
-    const lines = await child('lines', path);
-    const events = await child('events', path);
-    const batches = await child('batches', path);
-    const whole = await timeCli(path);
-    const startup = await cliStartup();
-    const ratio = (m: Measure): string => (split.secs / m.secs).toFixed(2);
     console.log(`run ${run}:`);
-    console.log(`  split2 line count            ${fmt(split)}  (${split.note})`);
-    console.log(`  readLineBatches line count   ${fmt(lines)}  ratio ${ratio(lines)}`);
-    console.log(`  parseStrace -> SummaryBuilder ${fmt(events)}  ratio ${ratio(events)}  (${events.note})`);
-    console.log(`  parseStraceBatches -> builder ${fmt(batches)}  ratio ${ratio(batches)}`);
-    console.log(`  CLI summary --format json    ${fmt(whole)}  ratio ${ratio(whole)}  (wall, includes node start-up)`);
-    console.log(`  CLI start-up (--version)     ${startup.toFixed(2).padStart(18)} s  (CLI without it: ${(mb / (whole.secs - startup)).toFixed(1)} MB/s, ratio ${(split.secs / (whole.secs - startup)).toFixed(2)})`);
+    for (let k = 0; k < traces.length; k++) {
+      const r = await measureRun(traces[k]!);
+      rows[k]!.push(r);
+      printRun(traces[k]!, r);
+    }
   }
-  console.log('targets: summary path ratio >= 0.33 (aim 0.5), RSS < 200 MB');
+  console.log('medians:');
+  for (let k = 0; k < traces.length; k++) printMedians(traces[k]!, rows[k]!);
+  console.log('targets: summary of the real threaded trace at least 0.4 of the split2 count of the same file (aim 0.5), RSS < 200 MB');
 }
