@@ -46,19 +46,19 @@ export function runYargs<T>(y: Argv<T>) {
 }
 
 
-async function parseOptions(options: string[]): Promise<RunArgs | null> {
+/**
+ * Parses a command's options with the yargs builder `declare` (run's or lesson's); null when --help was
+ * printed. Positionals are left in `_` for the caller (run allows none).
+ */
+export async function parseCommandOptions<A>(options: string[], declare: (y: Argv) => Argv, helpHint: string): Promise<(A & { _: (string | number)[] }) | null> {
   let helped = false;
-  const a = await runYargs(yargs(options))
+  const a = await declare(yargs(options))
     .scriptName('trace-compare')
     .version(false)
     .exitProcess(false)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UserError(msg ?? 'invalid arguments', ExitCode.Usage, 'see trace-compare run --help');
-    })
-    .check((argv) => {
-      if (argv._.length > 0) throw new Error(`unexpected ${argv._.join(' ')}`);
-      return true;
+      throw new UserError(msg ?? 'invalid arguments', ExitCode.Usage, helpHint);
     })
     .showHelpOnFail(false)
     .parseAsync(options, {}, (_err, argv, output) => {
@@ -67,27 +67,33 @@ async function parseOptions(options: string[]): Promise<RunArgs | null> {
         process.stdout.write(output + '\n');
       }
     });
-  return helped ? null : (a as unknown as RunArgs);
+  return helped ? null : (a as unknown as A & { _: (string | number)[] });
 }
 
 export async function runCompare(split: SplitArgs, early: NodeJS.Signals | null = null): Promise<number> {
+  return withStopSignals(early, (controller) => compare(split, controller));
+}
+
+/**
+ * Runs `body` with the stop signals handled: a stop signal at any moment aborts `controller`, so the runs end
+ * through the same path as a failure (the finally blocks dispose), and the exit status is the shell's 128+N
+ * for that signal. `early`: a signal that came while the CLI loaded (nothing has started; stop before anything does).
+ */
+export async function withStopSignals(early: NodeJS.Signals | null, body: (controller: AbortController) => Promise<number>): Promise<number> {
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
-  // Installed first: a stop signal at any moment ends the runs through the same path as a failure
-  // (the finally blocks dispose), and the exit status is the shell's 128+N for that signal.
   const offSignals = onStopSignals((signal) => {
     if (received === null) process.stderr.write(`\ntrace-compare: interrupted by ${signal}, cleaning up...\n`);
     received ??= signal;
     controller.abort(SIGNALLED);
   });
-  // A signal that came while the CLI loaded: nothing has started, stop before anything does.
   if (early) {
     process.stderr.write(`\ntrace-compare: interrupted by ${early}, cleaning up...\n`);
     received = early;
     controller.abort(SIGNALLED);
   }
   try {
-    const code = await compare(split, controller);
+    const code = await body(controller);
     return received ? signalExitCode(received) : code;
   } finally {
     offSignals();
@@ -95,15 +101,54 @@ export async function runCompare(split: SplitArgs, early: NodeJS.Signals | null 
 }
 
 async function compare({ options, command }: SplitArgs, controller: AbortController): Promise<number> {
-  const args = await parseOptions(options);
-  if (args === null) return ExitCode.Ok;
+  const parsed = await parseCommandOptions<RunArgs>(options, runYargs, 'see trace-compare run --help');
+  if (parsed === null) return ExitCode.Ok;
+  if (parsed._.length > 0) throw new UserError(`unexpected ${parsed._.join(' ')}`, ExitCode.Usage, 'see trace-compare run --help');
   if (command.length === 0) throw new UserError('no command to run', ExitCode.Usage, 'e.g. trace-compare uname -r --pod gvisor');
-  // Node's timers hold at most 2^31-1 ms: a larger delay fires at once. Refuse it rather than run unbounded.
-  if (!(args.timeout > 0) || args.timeout > MAX_TIMEOUT_S) {
+  // --timeout bounds the whole run (stdin, environments, the kernel-release probe).
+  const deadline = Date.now() + checkTimeout(parsed.timeout) * 1000;
+  const plan = await planRun(parsed);
+  if (controller.signal.aborted) return ExitCode.Interrupted;
+
+  // Read once, replayed to every environment; bounded by the run's time like everything else.
+  const stdinTimer = setTimeout(() => controller.abort(new Error('stdin')), Math.max(0, deadline - Date.now()));
+  const stdin = await saveStdin(controller.signal).catch((e: unknown) => {
+    if (controller.signal.reason === SIGNALLED) return null;
+    if (controller.signal.aborted) throw new UserError('stdin was still open when --timeout passed: close it (e.g. </dev/null) or raise --timeout', ExitCode.Timeout);
+    throw e;
+  }).finally(() => clearTimeout(stdinTimer));
+  if (stdin === null) return ExitCode.Interrupted;
+  try {
+    const { comparison, code } = await measureCommand(plan, command, { controller, deadline, stdinFile: stdin.file });
+    if (comparison === null) return code;
+    const args = plan.args;
+    await writeOut(args.format === 'html' ? await renderComparisonHtml(comparison) : renderComparison(comparison, args.format, { wide: args.wide }));
+    return code;
+  } finally {
+    await stdin.dispose();
+  }
+}
+
+/** Node's timers hold at most 2^31-1 ms: a larger delay fires at once. Refuse it rather than run unbounded. */
+export function checkTimeout(seconds: number): number {
+  if (!(seconds > 0) || seconds > MAX_TIMEOUT_S) {
     throw new UserError(`--timeout must be a number of seconds above 0 and at most ${MAX_TIMEOUT_S} (about 24 days)`, ExitCode.Usage);
   }
-  // --timeout bounds the whole run: the kernel-release probe gets only what is left of it.
-  const deadline = Date.now() + args.timeout * 1000;
+  return seconds;
+}
+
+/** What every command of a run (one for `run`, many for `lesson`) shares: the environments, limits, variables, tools. */
+export interface RunPlan {
+  args: RunArgs;
+  envs: EnvironmentSpec[];
+  limits: Limits;
+  workloadEnv: Record<string, string>;
+  tracePerf: boolean;
+}
+
+/** Checks the options and the machine (root for pods, the runtimes and tracers installed) before anything runs. */
+export async function planRun(args: RunArgs): Promise<RunPlan> {
+  checkTimeout(args.timeout);
   const limits: Limits = {
     pids: args.pids !== undefined ? parseLimit('pids', args.pids) : DEFAULT_LIMITS.pids,
     memoryBytes: args.memory !== undefined ? parseLimit('memoryBytes', args.memory) : DEFAULT_LIMITS.memoryBytes,
@@ -136,18 +181,22 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
   const tools: Tool[] = envs.flatMap((e) => toolsFor(e.runtime, { tracePerf }));
   if (args['install-missing']) await installMissing(tools);
   await checkTools(tools);
+  return { args, envs, limits, workloadEnv, tracePerf };
+}
 
-  if (controller.signal.aborted) return ExitCode.Interrupted;
-
+/**
+ * The core of `run` (and of each command of a `lesson`): runs `command` in every environment of the plan
+ * at once, measures both views of each, and disposes of the runs. `comparison` is null when the run was
+ * stopped before its figures were read (a stop signal): `code` says so. Else `code` is the run's exit
+ * code: timeout, runtime failure, incomplete figures, or Ok.
+ */
+export async function measureCommand(
+  plan: RunPlan, command: string[], o: { controller: AbortController; deadline: number; stdinFile: string | null },
+): Promise<{ comparison: Comparison | null; code: number }> {
+  const { args, envs, limits, workloadEnv, tracePerf } = plan;
+  const { controller, deadline } = o;
+  const interrupted = { comparison: null, code: ExitCode.Interrupted };
   const outcomes: RunOutcome[] = [];
-  // Read once, replayed to every environment; bounded by the run's time like everything else.
-  const stdinTimer = setTimeout(() => controller.abort(new Error('stdin')), Math.max(0, deadline - Date.now()));
-  const stdin = await saveStdin(controller.signal).catch((e: unknown) => {
-    if (controller.signal.reason === SIGNALLED) return null;
-    if (controller.signal.aborted) throw new UserError('stdin was still open when --timeout passed: close it (e.g. </dev/null) or raise --timeout', ExitCode.Timeout);
-    throw e;
-  }).finally(() => clearTimeout(stdinTimer));
-  if (stdin === null) return ExitCode.Interrupted;
   try {
     const settled = await Promise.allSettled(
       envs.map((env) =>
@@ -162,11 +211,11 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
           privileged: args.privileged,
           limits,
           env: workloadEnv,
-          ...(stdin.file ? { stdinFile: stdin.file } : {}),
+          ...(o.stdinFile ? { stdinFile: o.stdinFile } : {}),
         }).then(
-          (o) => {
-            outcomes.push(o);
-            return o;
+          (x) => {
+            outcomes.push(x);
+            return x;
           },
           (err: unknown) => {
             // One environment could not run (a command missing here, a bad rootfs): stop the others now.
@@ -176,33 +225,32 @@ async function compare({ options, command }: SplitArgs, controller: AbortControl
         ),
       ),
     );
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (controller.signal.reason === SIGNALLED) return ExitCode.Interrupted;
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (controller.signal.reason === SIGNALLED) return interrupted;
     if (failed) throw failed.reason;
-    if (controller.signal.aborted) return ExitCode.Interrupted;
+    if (controller.signal.aborted) return interrupted;
 
     const diag = new Diagnostics();
     const environments: EnvironmentReport[] = [];
     for (const env of envs) {
-      const o = outcomes.find((x) => x.env.name === env.name)!;
-      environments.push(await reportOf(o, command, diag, controller.signal, args['keep-temp'], deadline, tracePerf));
-      if (args['keep-temp']) process.stderr.write(`trace-compare: ${env.name}: files kept in ${o.tempDir}\n`);
+      const x = outcomes.find((y) => y.env.name === env.name)!;
+      environments.push(await reportOf(x, command, diag, controller.signal, args['keep-temp'], deadline, tracePerf));
+      if (args['keep-temp']) process.stderr.write(`trace-compare: ${env.name}: files kept in ${x.tempDir}\n`);
     }
     const line = diag.summaryLine();
     if (line) process.stderr.write(line + '\n');
     // Ctrl-C while the traces were being read: stop here, the finally block still cleans up.
-    if (controller.signal.aborted) return ExitCode.Interrupted;
+    if (controller.signal.aborted) return interrupted;
     const comparison: Comparison = { command, environments };
-    await writeOut(args.format === 'html' ? await renderComparisonHtml(comparison) : renderComparison(comparison, args.format, { wide: args.wide }));
-
-    if (outcomes.some((o) => o.interrupted)) return ExitCode.Interrupted;
-    if (outcomes.some((o) => o.timedOut)) return ExitCode.Timeout;
-    if (outcomes.some((o) => o.runtimeError !== null)) return ExitCode.RuntimeFailed;
-    if (environments.some((e) => e.incomplete)) return ExitCode.Incomplete;
-    return ExitCode.Ok;
+    const code = outcomes.some((x) => x.interrupted) ? ExitCode.Interrupted
+      : outcomes.some((x) => x.timedOut) ? ExitCode.Timeout
+        : outcomes.some((x) => x.handlerMissing) ? ExitCode.MissingRuntime
+          : outcomes.some((x) => x.runtimeError !== null) ? ExitCode.RuntimeFailed
+          : environments.some((e) => e.incomplete) ? ExitCode.Incomplete
+            : ExitCode.Ok;
+    return { comparison, code };
   } finally {
-    await Promise.allSettled(outcomes.map((o) => o.dispose()));
-    await stdin.dispose();
+    await Promise.allSettled(outcomes.map((x) => x.dispose()));
   }
 }
 
@@ -274,7 +322,7 @@ export async function incompleteReasons(o: RunOutcome, counter: WorkloadCounter,
   // strace's own complaints reach the workload's stderr ("strace: exec: ...", "strace: ptrace...").
   const straceSaid = o.stderr.split('\n').find((l) => /^strace: /.test(l) && !/^strace: Process \d+ (attached|detached)/.test(l));
   if (o.workloadTrace.files.length === 0) reasons.push(`no workload trace was written${straceSaid ? ` (${straceSaid})` : ''}`);
-  else if (!counter.ended) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
+  else if (!counter.ended && !o.traceEndShown) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
   if (tracePerf && hostKernel === null) reasons.push('perf wrote no host-kernel trace');
   if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`perf lost ${hostKernel.lostEvents} events`);
   const fs = await statfs(o.tempDir).catch(() => null);

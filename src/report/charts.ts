@@ -5,6 +5,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
+import { escapeControls } from './escape.js';
 // The layer type is not re-exported at the top: the package exports its build's types under types_unstable.
 import type { LayerSpec } from 'vega-lite/types_unstable/spec/index.js';
 import type { Field } from 'vega-lite/types_unstable/channeldef.js';
@@ -34,19 +35,23 @@ const BAR = 12;
 
 /** A grouped horizontal bar chart: one group per category (in the order of `bars`), one bar per environment. */
 export function barSpec(chart: BarChart): TopLevelSpec {
-  const order = [...new Set(chart.bars.map((b) => b.category))];
+  // Names from a trace are drawn as text (titles name environments): controls shown as the other formats show them.
+  const bars = chart.bars.map((b) => ({ environment: escapeControls(b.environment), category: escapeControls(b.category), value: b.value }));
+  const environments = chart.environments.map(escapeControls);
+  const palette = (chart.palette ?? chart.environments).map(escapeControls);
+  const order = [...new Set(bars.map((b) => b.category))];
   // Each bar carries its count as text: a 0 (a call the host kernel never saw) is read, not guessed from a missing bar.
   const layered: LayerSpec<Field> = {
     encoding: {
       y: { field: 'category', type: 'nominal', title: chart.category, axis: { labelLimit: 160 }, sort: order },
       x: { field: 'value', type: 'quantitative', title: chart.measure },
-      yOffset: { field: 'environment', type: 'nominal', sort: chart.environments },
+      yOffset: { field: 'environment', type: 'nominal', sort: environments },
     },
     layer: [
       {
         mark: { type: 'bar', tooltip: true },
         encoding: {
-          color: { field: 'environment', type: 'nominal', title: 'environment', scale: { domain: chart.palette ?? chart.environments } },
+          color: { field: 'environment', type: 'nominal', title: 'environment', scale: { domain: palette } },
           tooltip: [
             { field: 'environment', type: 'nominal' },
             { field: 'category', type: 'nominal', title: chart.category },
@@ -54,17 +59,18 @@ export function barSpec(chart: BarChart): TopLevelSpec {
           ],
         },
       },
-      { mark: { type: 'text', align: 'left', dx: 2, fontSize: 9 }, encoding: { text: { field: 'value', type: 'quantitative' } } },
+      // aria: false: a screen reader reads each figure once, from its bar.
+      { mark: { type: 'text', align: 'left', dx: 2, fontSize: 9, aria: false }, encoding: { text: { field: 'value', type: 'quantitative' } } },
     ],
   };
   const top = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: chart.title,
-    data: { values: chart.bars as unknown as Record<string, unknown>[] },
-    config: { font: 'sans-serif', view: { stroke: null } },
+    title: escapeControls(chart.title),
+    data: { values: bars },
+    config: { font: 'sans-serif', view: { stroke: null }, legend: { orient: 'top' as const } },
   };
   // With yOffset the step is one bar's (the offset band): each category takes one per environment.
-  return { ...top, width: 360, height: { step: BAR }, ...layered };
+  return { ...top, width: 300, height: { step: BAR }, ...layered };
 }
 
 /** The chart as an SVG document fragment (`<svg ...>...</svg>`), rendered headless by Vega. */

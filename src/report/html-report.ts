@@ -11,6 +11,14 @@ import {
   ENV_FIELDS, TOP_RUNTIME, cell, differenceLines, differencesTitle, envCells, findingsOf, legendOf, noticesOf, rolesOf, runtimeOwn, topRuntimeRows,
 } from './comparison-report.js';
 import { summaryTable } from './summary-report.js';
+import { comparisonAnnotations, type ComparisonAnnotations } from '../annotations/comparison.js';
+import {
+  ANNOTATION_HEAD, FANOUT_HEAD, ROLLUP_TITLE, annotationCells, annotationLegend, descriptionTitle, fanOutRows, fanOutSummary, gvisorLines, gvisorTitle,
+  rollupRows, withFanOut,
+} from '../annotations/report.js';
+import { fullyInGvisor, isUnionClass } from '../annotations/index.js';
+import type { LessonReport } from './lesson-report.js';
+import { overviewHead, overviewRows } from './lesson-report.js';
 import { barSpec, renderChart, type Bar } from './charts.js';
 import { escapeControls } from './escape.js';
 import { shellCommand } from './layout.js';
@@ -36,12 +44,12 @@ export const CHART_SYSCALLS = 25;
 /** A whole page for one comparison (run or diff). */
 export async function renderComparisonHtml(c: Comparison, options: HtmlOptions = {}): Promise<string> {
   const title = c.command ? `trace-compare: ${shellCommand(c.command)}` : `trace-compare diff: ${c.environments.map((e) => e.name).join(', ')}`;
-  const body = await comparisonSection(c, { level: 2, id: 'c', image: options.image });
+  const body = await comparisonSection(c, { level: 2, id: 'c' });
   const k8s = manifestsSection(c, options.image, 2);
   return htmlDocument(title, `<h1>${escapeHtml(title)}</h1>\n${MEASURED_NOTE}\n${body}${k8s}`);
 }
 
-const MEASURED_NOTE = '<p class="note">Every figure on this page was measured in this run: the workload\'s own trace (strace, or gVisor\'s Sentry log) and, in the same run, the host kernel\'s syscall tracepoints (perf).</p>';
+const MEASURED_NOTE = '<p class="note">Every figure on this page is read from the traces of the run it reports: the workload\'s own trace (strace, or gVisor\'s Sentry log) and, when measured, the host kernel\'s syscall tracepoints recorded in the same run (perf).</p>';
 
 /** The page around a body: inline style, no script, nothing fetched (the CSP says so to the browser). */
 export function htmlDocument(title: string, body: string): string {
@@ -74,6 +82,7 @@ th { background: #f6f8fa; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.zero { color: var(--zero); font-weight: 600; } td.part { color: var(--part); font-weight: 600; }
 td.out { max-width: 18rem; overflow-wrap: anywhere; }
+td.desc { max-width: 22rem; font-size: 0.85rem; } td.gv { color: #cf222e; font-weight: 600; }
 .note, .legend { color: var(--muted); font-size: 0.9rem; }
 .charts { display: flex; flex-wrap: wrap; gap: 1rem; }
 figure.chart { margin: 0.5rem 0; }
@@ -96,7 +105,6 @@ interface SectionOptions {
   level: number;
   /** Prefix of element ids, unique per comparison on the page. */
   id: string;
-  image?: string | undefined;
 }
 
 /** The comparison's tables, charts, findings and differences, with headings at `level`. */
@@ -110,10 +118,27 @@ export async function comparisonSection(c: Comparison, o: SectionOptions): Promi
   const notices = noticesOf(c);
   if (notices.length) out.push(list(notices, 'notices'));
 
+  const notes = comparisonAnnotations(c);
   out.push(h('Syscalls', 'syscalls'));
   out.push(`<p class="legend">${escapeHtml(legendOf(c))}</p>\n`);
   out.push(`<div class="charts">\n${(await syscallCharts(envs)).join('\n')}</div>\n`);
-  out.push(syscallTable(c));
+  out.push(syscallTable(c, notes));
+  if (notes) {
+    out.push(`<p class="legend">${escapeHtml(annotationLegend(notes.sources))} ${escapeHtml(descriptionTitle(notes).replace(/:$/, ''))}.</p>\n`);
+    out.push(h('gVisor support', 'gvisor'), `<p>${escapeHtml(gvisorTitle(notes))}</p>\n`);
+    const lines = gvisorLines(notes);
+    if (lines.length) out.push(list(lines, 'gvisor'));
+  }
+  const rollRows = rollupRows(c);
+  if (rollRows.length) {
+    out.push(h('Calls by strace class', 'classes'), `<p class="legend">${escapeHtml(ROLLUP_TITLE)}</p>\n`);
+    out.push(`<div class="charts">\n${(await classCharts(envs, rollRows.slice(0, -1).map((r) => r[0]!))).join('\n')}</div>\n`);
+    out.push(table(['class', ...envs.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))], rollRows, { cls: 'classes' }));
+  }
+  for (const e of withFanOut(c)) {
+    out.push(h(`${e.name}: host syscalls of the sandbox beside the app's, by class`, `fanout-${e.name}`));
+    out.push(`<p>${escapeHtml(fanOutSummary(e))}</p>\n`, table(FANOUT_HEAD, fanOutRows(e.fanOut), { cls: 'fanout' }));
+  }
 
   const runtimeEnvs = envs.filter((e) => e.hostKernel !== null && runtimeOwn(e).length > 0);
   if (runtimeEnvs.length) {
@@ -173,18 +198,53 @@ function figure(svg: string, name: string): string {
   return `<figure class="chart" data-chart="${name}">${svg}</figure>\n`;
 }
 
-function syscallTable(c: Comparison): string {
+/** The syscall table: the name, its annotations when the rows have some (man2 line, class, gVisor), then a cell per environment. */
+function syscallTable(c: Comparison, notes: ComparisonAnnotations | null): string {
   const envs = c.environments;
-  const head = ['syscall', ...envs.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`))];
+  const noteOf = new Map((notes?.syscalls ?? []).map((x) => [x.syscall, x.annotation]));
+  const head = [
+    'syscall', ...(notes ? ['what it is (man2)', ...ANNOTATION_HEAD] : []),
+    ...envs.map((e) => (e.totals.hostKernelCalls === null ? e.name : `${e.name} (calls → host kernel)`)),
+  ];
   const rows = syscallUnion(envs).map((name) => {
+    const a = noteOf.get(name);
+    const annotated = notes
+      ? [
+          `<td class="desc">${a?.description ? `${escapeHtml(a.description)} <span class="note">${escapeHtml(a.manPage ?? '')}</span>` : ''}</td>`,
+          ...annotationCells(a).map((x, i) => `<td class="mono${i === 1 && a && !fullyInGvisor(a) ? ' gv' : ''}"${i === 1 && a ? ` title="${escapeHtml(`${a.gvisor.support}: ${a.gvisor.note}`)}"` : ''}>${escapeHtml(x)}</td>`),
+        ]
+      : [];
     const cells = envs.map((e) => {
-      const r = e.syscalls.find((s) => s.syscall === name);
+      const r = e.syscalls.find((x) => x.syscall === name);
       const cls = !r || r.hostKernelCalls === null ? 'num' : r.hostKernelCalls === 0 ? 'num zero' : r.hostKernelCalls < r.calls ? 'num part' : 'num';
       return `<td class="${cls}">${escapeHtml(cell(e, name, null))}</td>`;
     });
-    return `<tr><th scope="row" class="mono">${escapeHtml(name)}</th>${cells.join('')}</tr>`;
+    return `<tr><th scope="row" class="mono">${escapeHtml(name)}</th>${annotated.join('')}${cells.join('')}</tr>`;
   });
   return `<table class="syscalls">\n<thead><tr>${head.map((x) => `<th>${escapeHtml(x)}</th>`).join('')}</tr></thead>\n<tbody>\n${rows.join('\n')}\n</tbody>\n</table>\n`;
+}
+
+/** Calls by strace class, and of those how many entered the host kernel: classRollup's figures, in `classes`' order. */
+async function classCharts(envs: EnvironmentReport[], classes: string[]): Promise<string[]> {
+  const rolled = envs.filter((e) => e.classRollup);
+  const bars = (value: (k: { calls: number; hostKernelCalls: number | null }) => number | null, from: EnvironmentReport[]): Bar[] =>
+    classes.filter((k) => !isUnionClass(k)).flatMap((k) => from.flatMap((e) => {
+      const r = e.classRollup!.byClass.find((x) => x.class === k);
+      const v = r ? value(r) : 0;
+      return v === null ? [] : [{ environment: e.name, category: k, value: v }];
+    }));
+  const palette = envs.map((e) => e.name);
+  const charts = [figure(await renderChart(barSpec({
+    title: 'Calls by strace class', category: 'class', measure: 'calls issued', environments: rolled.map((e) => e.name), palette, bars: bars((k) => k.calls, rolled),
+  })), 'classes')];
+  const measured = rolled.filter((e) => e.totals.hostKernelCalls !== null);
+  if (measured.length) {
+    charts.push(figure(await renderChart(barSpec({
+      title: 'Of those, calls that entered the host kernel', category: 'class', measure: 'entered the host kernel (perf sys_enter)',
+      environments: measured.map((e) => e.name), palette, bars: bars((k) => k.hostKernelCalls, measured),
+    })), 'classes-host-kernel'));
+  }
+  return charts;
 }
 
 function table(head: string[], rows: string[][], o: { cls: string; outputColumn?: number }): string {
@@ -319,4 +379,28 @@ export function renderSummaryHtml(summary: Summary): string {
     '<h1>trace-compare summary</h1>\n<table class="summary">\n' +
       `<thead><tr>${head.map((x) => `<th>${escapeHtml(x)}</th>`).join('')}</tr></thead>\n<tbody>\n${body.join('\n')}\n</tbody>\n</table>\n`,
   );
+}
+
+// --- lesson -----------------------------------------------------------------------------------------
+
+/** `lesson --format html`: the overview, the RuntimeClasses once, then each command with its comparison and its Pods. */
+export async function renderLessonHtml(r: LessonReport, options: HtmlOptions = {}): Promise<string> {
+  const out: string[] = [`<h1>${escapeHtml(r.title)}</h1>\n`];
+  if (r.description !== undefined) out.push(`<p>${escapeHtml(r.description)}</p>\n`);
+  out.push(MEASURED_NOTE + '\n');
+  out.push('<h2 id="overview">Overview</h2>\n');
+  out.push(table(overviewHead(r), overviewRows(r), { cls: 'overview' }));
+  out.push('<ol class="contents">\n' + r.commands.map((cmd, i) => `<li><a href="#cmd-${i + 1}">${escapeHtml(cmd.title)}</a></li>`).join('\n') + '\n</ol>\n');
+  const pods = r.commands[0] ? podEnvironments(r.commands[0].comparison) : [];
+  if (pods.length) out.push('<h2 id="kubernetes">The same lesson in a cluster</h2>\n', runtimeClassesHtml(pods), '<p>Each command\'s Pods are beside its report.</p>\n');
+  for (const [i, cmd] of r.commands.entries()) {
+    const id = `cmd-${i + 1}`;
+    out.push(`<section class="command" id="${id}">\n<h2>${i + 1}. ${escapeHtml(cmd.title)}</h2>\n`);
+    if (cmd.note !== undefined) out.push(`<p class="lesson-note">${escapeHtml(cmd.note)}</p>\n`);
+    out.push(`<pre class="command">$ ${escapeHtml(shellCommand(cmd.argv))}</pre>\n`);
+    out.push(await comparisonSection(cmd.comparison, { level: 3, id }));
+    if (pods.length) out.push(`<h3 id="${id}-kubernetes">In a cluster</h3>\n`, podsHtml(podEnvironments(cmd.comparison), cmd.argv, options.image, `lesson-${i + 1}`));
+    out.push('</section>\n');
+  }
+  return htmlDocument(r.title, out.join(''));
 }

@@ -1,0 +1,173 @@
+// `trace-compare lesson FILE`: runs each command of a lesson file across the chosen environments, one after
+// the other, with run's own core (planRun, measureCommand), and writes one report of them all.
+//
+// A lesson file is JSON (docs/html.md): {"title", "description"?, "commands": [{"title", "argv": [...], "note"?}]}.
+// argv is an argument vector, never a shell string: a pipeline is spelled ["sh", "-c", "..."] on purpose.
+
+import { readFile, stat } from 'node:fs/promises';
+import type { Argv } from 'yargs';
+import { ExitCode, UserError, exitCodesLine } from '../errors.js';
+import { writeOut } from '../output.js';
+import { renderLesson, type Lesson, type LessonCommand, type LessonReport } from '../report/lesson-report.js';
+import { renderLessonHtml } from '../report/html-report.js';
+import { shellCommand } from '../report/layout.js';
+import { escapeControls } from '../report/escape.js';
+import { declareOptions, type ArgsOf } from './options.js';
+import type { Comparison } from '../compare.js';
+import { RUN_OPTIONS, type OptionSpec } from './run-options.js';
+import { checkTimeout, measureCommand, parseCommandOptions, planRun, withStopSignals } from './run.js';
+
+/**
+ * Every run option applies to a lesson's commands alike (environments, confinement, limits, variables,
+ * perf, the report format), so each is run's own entry; only --timeout is per command.
+ */
+export const LESSON_OPTIONS = {
+  ...RUN_OPTIONS,
+  timeout: { ...RUN_OPTIONS.timeout, describe: 'seconds each command of the lesson may take (as run\'s --timeout; at most 2147483); then the lesson stops, exit 124' },
+  'from-json': {
+    type: 'string', value: 'FILE',
+    describe: 'render a lesson report saved with --format json again, in --format, instead of running a lesson file: one run, every format with the same figures',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type LessonArgs = ArgsOf<typeof LESSON_OPTIONS>;
+
+/** A lesson file larger than this is not a lesson (a list of commands is a few kilobytes). */
+const MAX_LESSON_BYTES = 1 << 20;
+
+export function lessonYargs(y: Argv): Argv {
+  return declareOptions(y, LESSON_OPTIONS)
+    .usage('trace-compare lesson FILE [--pod NAME]... [--format table|markdown|json|html] [options]\ntrace-compare lesson --from-json REPORT.json [--format ...]')
+    .example('trace-compare lesson lessons/seed.json --format html > lesson.html', 'the seed\'s lesson: host, runc and gVisor')
+    .example('trace-compare lesson --from-json lesson.json --format markdown', 'a saved JSON report rendered again')
+    .epilogue(`A lesson file is JSON: {"title": ..., "description": ..., "commands": [{"title": ..., "argv": [...], "note": ...}]}. ${exitCodesLine('run')}`)
+    .strict()
+    .help();
+}
+
+/** `argv`: what follows `lesson` on the command line. Resolves to the exit code. */
+export async function runLesson(argv: string[], early: NodeJS.Signals | null = null): Promise<number> {
+  return withStopSignals(early, (controller) => lesson(argv, controller));
+}
+
+async function lesson(argv: string[], controller: AbortController): Promise<number> {
+  const args = await parseCommandOptions<LessonArgs>(argv, lessonYargs, 'see trace-compare lesson --help');
+  if (args === null) return ExitCode.Ok;
+  const files = args._.map(String);
+  if (args['from-json'] !== undefined) {
+    if (files.length) throw new UserError('--from-json renders a saved report: give no lesson file', ExitCode.Usage);
+    await writeReport(savedReport(await readLessonFile(args['from-json']), args['from-json']), args);
+    return ExitCode.Ok;
+  }
+  if (files.length !== 1) throw new UserError(files.length ? `one lesson file, not ${files.length}` : 'no lesson file', ExitCode.Usage, 'e.g. trace-compare lesson lessons/seed.json');
+  checkTimeout(args.timeout);
+  const file = files[0]!;
+  const spec = parseLesson(await readLessonFile(file), file);
+  const plan = await planRun(args);
+
+  const done: LessonReport['commands'] = [];
+  const codes: number[] = [];
+  for (const [i, cmd] of spec.commands.entries()) {
+    if (controller.signal.aborted) return ExitCode.Interrupted;
+    process.stderr.write(`trace-compare: lesson ${i + 1}/${spec.commands.length}: ${escapeControls(cmd.title)} (${shellCommand(cmd.argv)})\n`);
+    let measured;
+    try {
+      // No stdin: a lesson's commands read an empty one, the same in every environment.
+      measured = await measureCommand(plan, cmd.argv, { controller, deadline: Date.now() + args.timeout * 1000, stdinFile: null });
+    } catch (e) {
+      process.stderr.write(`trace-compare: lesson command ${i + 1} (${escapeControls(cmd.title)}) could not run\n`);
+      throw e;
+    }
+    if (measured.comparison === null) return measured.code;
+    done.push({ ...cmd, comparison: measured.comparison });
+    codes.push(measured.code);
+  }
+  const report: LessonReport = { title: spec.title, ...(spec.description !== undefined ? { description: spec.description } : {}), commands: done };
+  await writeReport(report, args);
+  return worstCode(codes);
+}
+
+async function writeReport(report: LessonReport, args: LessonArgs): Promise<void> {
+  await writeOut(args.format === 'html' ? await renderLessonHtml(report) : renderLesson(report, args.format, { wide: args.wide }));
+}
+
+/**
+ * A report `lesson --format json` wrote, back as the model it was rendered from: each command's JSON is its
+ * Comparison (command, environments) plus what the renderers derive again (annotations, differences).
+ */
+export function savedReport(text: string, file: string): LessonReport {
+  const bad = (what: string): never => {
+    throw new UserError(`${file}: not a lesson report of trace-compare lesson --format json: ${what}`, ExitCode.Usage);
+  };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    bad((e as Error).message);
+  }
+  const r = v as { title?: unknown; description?: unknown; commands?: unknown };
+  if (typeof r !== 'object' || r === null || typeof r.title !== 'string' || !Array.isArray(r.commands)) bad('no title or commands');
+  const commands = (r.commands as Record<string, unknown>[]).map((c, i) => {
+    if (typeof c?.title !== 'string' || !Array.isArray(c.argv) || !Array.isArray(c.environments)) bad(`commands[${i}] has no title, argv or environments`);
+    const { title, argv, note, command, environments } = c as { title: string; argv: string[]; note?: string; command: string[] | null; environments: Comparison['environments'] };
+    return { title, argv, ...(typeof note === 'string' ? { note } : {}), comparison: { command, environments } };
+  });
+  return { title: r.title as string, ...(typeof r.description === 'string' ? { description: r.description } : {}), commands };
+}
+
+/** The lesson's exit code: its most serious command's, in the order run's codes are checked. */
+function worstCode(codes: number[]): number {
+  for (const c of [ExitCode.Interrupted, ExitCode.Timeout, ExitCode.RuntimeFailed, ExitCode.Incomplete]) if (codes.includes(c)) return c;
+  return ExitCode.Ok;
+}
+
+async function readLessonFile(file: string): Promise<string> {
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new UserError(`${file}: not a lesson file (not a regular file)`, ExitCode.Usage);
+    if (st.size > MAX_LESSON_BYTES) throw new UserError(`${file}: ${st.size} bytes is too large for a lesson file (at most ${MAX_LESSON_BYTES})`, ExitCode.Usage);
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`cannot read lesson file ${file}: ${(e as Error).message}`, ExitCode.Usage);
+  }
+}
+
+/** Checks a lesson file's JSON against its shape, naming the first thing wrong (`commands[2].argv: ...`). */
+export function parseLesson(text: string, file = 'lesson'): Lesson {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file}: not JSON: ${(e as Error).message}`, ExitCode.Usage);
+  }
+  const bad = (where: string, what: string): never => {
+    throw new UserError(`${file}: ${where}: ${what}`, ExitCode.Usage, 'a lesson file is {"title": "...", "description": "...", "commands": [{"title": "...", "argv": ["uname", "-r"], "note": "..."}]}');
+  };
+  const object = (v: unknown, where: string, keys: string[]): Record<string, unknown> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(where, 'must be an object');
+    const o = v as Record<string, unknown>;
+    const extra = Object.keys(o).find((k) => !keys.includes(k));
+    if (extra !== undefined) bad(where, `unknown key ${JSON.stringify(extra)} (known: ${keys.join(', ')})`);
+    return o;
+  };
+  const text_ = (v: unknown, where: string, optional = false): string | undefined => {
+    if (v === undefined && optional) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') bad(where, 'must be a non-empty string');
+    return v as string;
+  };
+  const top = object(value, 'the lesson', ['title', 'description', 'commands']);
+  const title = text_(top.title, 'title')!;
+  const description = text_(top.description, 'description', true);
+  if (!Array.isArray(top.commands) || top.commands.length === 0) bad('commands', 'must be a non-empty array');
+  const commands = (top.commands as unknown[]).map((c, i): LessonCommand => {
+    const where = `commands[${i}]`;
+    const o = object(c, where, ['title', 'argv', 'note']);
+    const argv = o.argv;
+    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) bad(`${where}.argv`, 'must be a non-empty array of strings (an argument vector, not a shell string)');
+    if ((argv as string[])[0] === '') bad(`${where}.argv`, 'the program name is empty');
+    const note = text_(o.note, `${where}.note`, true);
+    return { title: text_(o.title, `${where}.title`)!, argv: argv as string[], ...(note !== undefined ? { note } : {}) };
+  });
+  return { title, ...(description !== undefined ? { description } : {}), commands };
+}
