@@ -39,8 +39,12 @@ interface Row {
 
 /** The classes a call counts in: strace's, or the pseudo-class saying why there is none. */
 export function classesOf(a: SyscallAnnotation | undefined): string[] {
-  if (!a || a.classes === null) return [UNKNOWN_CLASS];
-  return a.classes.length ? a.classes : [NO_CLASS];
+  return countedIn(a ? a.classes : null);
+}
+
+function countedIn(classes: string[] | null): string[] {
+  if (classes === null) return [UNKNOWN_CLASS];
+  return classes.length ? classes : [NO_CLASS];
 }
 
 export function classRollups(rows: Row[]): ClassRollups {
@@ -59,7 +63,7 @@ export function classRollups(rows: Row[]): ClassRollups {
   // Each class is the union of the sets holding it: one count, two views.
   const byClass = new Map<string, ClassRollup>();
   for (const s of byClassSet) {
-    for (const c of s.classes === null ? [UNKNOWN_CLASS] : s.classes.length ? s.classes : [NO_CLASS]) {
+    for (const c of countedIn(s.classes)) {
       let k = byClass.get(c);
       if (!k) byClass.set(c, (k = { class: c, syscalls: 0, calls: 0, hostKernelCalls: measured ? 0 : null }));
       k.syscalls += s.syscalls;
@@ -72,7 +76,7 @@ export function classRollups(rows: Row[]): ClassRollups {
 
 /** `%desc %file`, `none`, `unknown`. */
 export function setLabel(classes: string[] | null): string {
-  return classes === null ? UNKNOWN_CLASS : classes.length ? classes.join(' ') : NO_CLASS;
+  return countedIn(classes).join(' ');
 }
 
 /**
