@@ -244,8 +244,7 @@ export async function measureCommand(
     const comparison: Comparison = { command, environments };
     const code = outcomes.some((x) => x.interrupted) ? ExitCode.Interrupted
       : outcomes.some((x) => x.timedOut) ? ExitCode.Timeout
-        : outcomes.some((x) => x.handlerMissing) ? ExitCode.MissingRuntime
-          : outcomes.some((x) => x.runtimeError !== null) ? ExitCode.RuntimeFailed
+        : outcomes.some((x) => x.runtimeError !== null) ? ExitCode.RuntimeFailed
           : environments.some((e) => e.incomplete) ? ExitCode.Incomplete
             : ExitCode.Ok;
     return { comparison, code };
@@ -322,7 +321,7 @@ export async function incompleteReasons(o: RunOutcome, counter: WorkloadCounter,
   // strace's own complaints reach the workload's stderr ("strace: exec: ...", "strace: ptrace...").
   const straceSaid = o.stderr.split('\n').find((l) => /^strace: /.test(l) && !/^strace: Process \d+ (attached|detached)/.test(l));
   if (o.workloadTrace.files.length === 0) reasons.push(`no workload trace was written${straceSaid ? ` (${straceSaid})` : ''}`);
-  else if (!counter.ended && !o.traceEndShown) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
+  else if (!counter.ended) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
   if (tracePerf && hostKernel === null) reasons.push('perf wrote no host-kernel trace');
   if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`perf lost ${hostKernel.lostEvents} events`);
   const fs = await statfs(o.tempDir).catch(() => null);
