@@ -41,7 +41,8 @@ export function lessonYargs(y: Argv): Argv {
     .example('trace-compare lesson lessons/seed.json --format html > lesson.html', 'the seed\'s lesson: host, runc and gVisor')
     .example('trace-compare lesson --from-json lesson.json --format markdown', 'a saved JSON report rendered again')
     .epilogue(`A lesson file is JSON: {"title": ..., "description": ..., "commands": [{"title": ..., "argv": [...], "note": ...}]}. ${exitCodesLine('run')}`)
-    .strict()
+    // Options only: the lesson file is a positional.
+    .strictOptions()
     .help();
 }
 
@@ -70,13 +71,20 @@ async function lesson(argv: string[], controller: AbortController): Promise<numb
   for (const [i, cmd] of spec.commands.entries()) {
     if (controller.signal.aborted) return ExitCode.Interrupted;
     process.stderr.write(`trace-compare: lesson ${i + 1}/${spec.commands.length}: ${escapeControls(cmd.title)} (${shellCommand(cmd.argv)})\n`);
+    // Each command its own controller, aborted with the lesson's reason: an environment that fails aborts
+    // its command's runs only, and the runs' abort listeners go with the command.
+    const own = new AbortController();
+    const forward = () => own.abort(controller.signal.reason);
+    controller.signal.addEventListener('abort', forward, { once: true });
     let measured;
     try {
       // No stdin: a lesson's commands read an empty one, the same in every environment.
-      measured = await measureCommand(plan, cmd.argv, { controller, deadline: Date.now() + args.timeout * 1000, stdinFile: null });
+      measured = await measureCommand(plan, cmd.argv, { controller: own, deadline: Date.now() + args.timeout * 1000, stdinFile: null });
     } catch (e) {
       process.stderr.write(`trace-compare: lesson command ${i + 1} (${escapeControls(cmd.title)}) could not run\n`);
       throw e;
+    } finally {
+      controller.signal.removeEventListener('abort', forward);
     }
     if (measured.comparison === null) return measured.code;
     done.push({ ...cmd, comparison: measured.comparison });
