@@ -42,9 +42,11 @@ write_wrappers() {
   local node; node=$(command -v node) || die "node is not on PATH"
   local runc; runc=$(command -v runc || echo /usr/sbin/runc)
   local runsc; runsc=$(command -v runsc) || die "runsc is not installed (apt-get install runsc)"
-  mkdir -p "$DIR/bin"
-  # Removes process.oomScoreAdj from the bundle's config.json before `create`; constant program text,
-  # the path reaches it as an argument. JSON is edited by a JSON parser, never by sed.
+  [ -n "$DIR" ] || die "no state dir"
+  mkdir -p "$DIR/bin" "$DIR/runtimes/runsc-started"
+  # Removes process.oomScoreAdj from the bundle's config.json and prints the CRI container type (sandbox
+  # or container). Constant program text; the path reaches it as an argument. JSON is edited by a JSON
+  # parser, never by sed.
   cat > "$DIR/bin/drop-oom-score-adj.mjs" <<'EOF'
 import { readFileSync, writeFileSync } from 'node:fs';
 const file = process.argv[2];
@@ -53,25 +55,49 @@ if (spec.process && 'oomScoreAdj' in spec.process) {
   delete spec.process.oomScoreAdj;
   writeFileSync(file, JSON.stringify(spec));
 }
+process.stdout.write(String(spec.annotations?.['io.kubernetes.cri.container-type'] ?? ''));
 EOF
-  for rt in runc runsc; do
-    local bin extra
-    if [ "$rt" = runc ]; then bin=$runc; extra=''; else bin=$runsc; extra='--network=none --allow-flag-override'; fi
-    cat > "$DIR/bin/$rt" <<EOF
-#!/bin/sh
-# Written by scripts/setup-cri.sh: the $rt handler's BinaryName for containerd's runc v2 shim.
-bundle=''; sub=''; prev=''
-for a in "\$@"; do
-  case "\$prev" in --bundle|-b) bundle=\$a ;; esac
-  case "\$a" in --bundle=*) bundle=\${a#--bundle=} ;; create) [ -z "\$sub" ] && sub=create ;; esac
-  prev=\$a
+  # The wrapper itself: constant text (arguments: handler kind, runtime binary, node, state dir, then the shim's).
+  cat > "$DIR/bin/wrap.sh" <<'EOF'
+# Written by scripts/setup-cri.sh: a BinaryName wrapper for containerd's runc v2 shim.
+kind=$1; rt=$2; node=$3; dir=$4; shift 4
+extra=(); [ "$kind" = runsc ] && extra=(--network=none --allow-flag-override)
+args=("$@"); n=${#args[@]}; global=(); i=0
+while [ "$i" -lt "$n" ]; do
+  case "${args[$i]}" in create|start|delete|kill|state|exec|ps|pause|resume|update|events|checkpoint|restore|features|run|wait) break ;; esac
+  global+=("${args[$i]}"); i=$((i + 1))
 done
-if [ "\$sub" = create ] && [ -n "\$bundle" ]; then
-  "$node" "$DIR/bin/drop-oom-score-adj.mjs" "\$bundle/config.json" || exit 1
-fi
-exec "$bin" $extra "\$@"
+sub=${args[$i]:-}; id=${args[$((n - 1))]:-}; bundle=''; prev=''
+for a in "$@"; do
+  case "$prev" in --bundle|-b) bundle=$a ;; esac
+  case "$a" in --bundle=*) bundle=${a#--bundle=} ;; esac
+  prev=$a
+done
+[[ "$id" =~ ^[A-Za-z0-9][A-Za-z0-9._-]*$ ]] || id=''
+mark="$dir/runtimes/runsc-started/$id"
+case "$sub" in
+  create)
+    [ -n "$bundle" ] || exec "$rt" "${extra[@]}" "$@"
+    type=$("$node" "$dir/bin/drop-oom-score-adj.mjs" "$bundle/config.json") || exit 1
+    if [ "$kind" = runsc ] && [ "$type" = container ] && [ -n "$id" ]; then
+      # runsc gives a pod's container the stdio of `runsc start`, which the runc shim runs with none:
+      # start it here, where the shim's pipes are this process's stdio; the shim's start is then a no-op.
+      "$rt" "${extra[@]}" "$@" || exit $?
+      "$rt" "${extra[@]}" "${global[@]}" start "$id" || exit $?
+      : > "$mark"
+      exit 0
+    fi ;;
+  start) if [ -n "$id" ] && [ -e "$mark" ]; then rm -f "$mark"; exit 0; fi ;;
+  delete) [ -n "$id" ] && rm -f "$mark" ;;
+esac
+exec "$rt" "${extra[@]}" "$@"
 EOF
-    chmod 0755 "$DIR/bin/$rt"
+  local rt bin
+  for rt in runc runsc; do
+    if [ "$rt" = runc ]; then bin=$runc; else bin=$runsc; fi
+    printf '#!/bin/sh\nexec /bin/bash %q %q %q %q %q "$@"\n' "$DIR/bin/wrap.sh" "$rt" "$bin" "$node" "$DIR" > "$DIR/bin/$rt.new"
+    chmod 0755 "$DIR/bin/$rt.new"
+    mv -f "$DIR/bin/$rt.new" "$DIR/bin/$rt"
   done
 }
 

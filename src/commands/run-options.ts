@@ -38,6 +38,14 @@ export const RUN_OPTIONS = {
   'install-missing': { type: 'boolean', default: false, describe: 'apt-get install missing runtimes and tracers (root, Debian/Ubuntu)' },
   perf: { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf; --no-perf: do not (hostKernelCalls and hostKernel become null)' },
   'keep-temp': { type: 'boolean', default: false, describe: 'keep bundles and logs (their paths are printed on stderr)' },
+  backend: {
+    type: 'string', value: 'oci|cri', choices: ['oci', 'cri'], default: 'oci',
+    describe: 'how pods run: oci, an OCI bundle run by the runtime itself; cri, a pod sandbox through a CRI runtime (containerd) with the pod\'s RuntimeClass handler, as a kubelet runs it (docs/cri.md)',
+  },
+  'cri-endpoint': {
+    type: 'string', value: 'URL',
+    describe: '--backend cri: the CRI runtime\'s socket (default: the private containerd of scripts/setup-cri.sh when it runs, else unix:///run/containerd/containerd.sock)',
+  },
 } as const satisfies Record<string, OptionSpec>;
 
 /** The parsed options: what has a default is always set, the rest may be absent. */

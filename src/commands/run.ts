@@ -10,6 +10,7 @@ import { renderComparisonHtml } from '../report/html-report.js';
 import { writeOut } from '../output.js';
 import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
 import { runEnvironment, probeKernelRelease } from '../runners/run.js';
+import { resolveCriEnvironment } from '../runners/cri/pod-spec.js';
 import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
 import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
@@ -164,7 +165,7 @@ export async function planRun(args: RunArgs): Promise<RunPlan> {
   if (!args.pod && pods.length === 0) {
     process.stderr.write('trace-compare: not root, so no pods (runc, gvisor): tracing on the host only\n');
   }
-  for (const p of pods) envs.push(resolveEnvironment(p));
+  for (const p of pods) envs.push(args.backend === 'cri' ? resolveCriEnvironment(p) : resolveEnvironment(p));
   if (envs.length === 0) throw new UserError('nothing to run: --no-host and no --pod', ExitCode.Usage);
   const names = envs.map((e) => e.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
@@ -178,7 +179,8 @@ export async function planRun(args: RunArgs): Promise<RunPlan> {
     );
   }
   const tracePerf = args.perf && root;
-  const tools: Tool[] = envs.flatMap((e) => toolsFor(e.runtime, { tracePerf }));
+  // Through CRI the runtime is the node's: only the tracers are needed here.
+  const tools: Tool[] = envs.flatMap((e) => toolsFor(args.backend === 'cri' && e.runtime !== 'host' ? 'host' : e.runtime, { tracePerf }));
   if (args['install-missing']) await installMissing(tools);
   await checkTools(tools);
   return { args, envs, limits, workloadEnv, tracePerf };
@@ -212,6 +214,8 @@ export async function measureCommand(
           limits,
           env: workloadEnv,
           ...(o.stdinFile ? { stdinFile: o.stdinFile } : {}),
+          backend: args.backend,
+          ...(args['cri-endpoint'] !== undefined ? { criEndpoint: args['cri-endpoint'] } : {}),
         }).then(
           (x) => {
             outcomes.push(x);
@@ -244,7 +248,8 @@ export async function measureCommand(
     const comparison: Comparison = { command, environments };
     const code = outcomes.some((x) => x.interrupted) ? ExitCode.Interrupted
       : outcomes.some((x) => x.timedOut) ? ExitCode.Timeout
-        : outcomes.some((x) => x.runtimeError !== null) ? ExitCode.RuntimeFailed
+        : outcomes.some((x) => x.handlerMissing) ? ExitCode.MissingRuntime
+          : outcomes.some((x) => x.runtimeError !== null) ? ExitCode.RuntimeFailed
           : environments.some((e) => e.incomplete) ? ExitCode.Incomplete
             : ExitCode.Ok;
     return { comparison, code };
@@ -321,7 +326,7 @@ export async function incompleteReasons(o: RunOutcome, counter: WorkloadCounter,
   // strace's own complaints reach the workload's stderr ("strace: exec: ...", "strace: ptrace...").
   const straceSaid = o.stderr.split('\n').find((l) => /^strace: /.test(l) && !/^strace: Process \d+ (attached|detached)/.test(l));
   if (o.workloadTrace.files.length === 0) reasons.push(`no workload trace was written${straceSaid ? ` (${straceSaid})` : ''}`);
-  else if (!counter.ended) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
+  else if (!counter.ended && !o.traceEndShown) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
   if (tracePerf && hostKernel === null) reasons.push('perf wrote no host-kernel trace');
   if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`perf lost ${hostKernel.lostEvents} events`);
   const fs = await statfs(o.tempDir).catch(() => null);

@@ -25,6 +25,7 @@ import { register } from './registry.js';
 import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
+import { runCriEnvironment } from './cri/run.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
 const GRACE_MS = 3000;
@@ -38,6 +39,7 @@ const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
 type StopReason = 'timeout' | 'interrupt';
 
 export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Promise<RunOutcome> {
+  if (opts.backend === 'cri' && env.runtime !== 'host') return runCriEnvironment(env, opts);
   if (opts.command.length === 0) throw new RunError('BAD_REQUEST', 'no command to run');
   const traceWorkload = opts.traceWorkload !== false;
   const bins = await checkTools(toolsFor(env.runtime, { tracePerf: opts.tracePerf, traceWorkload }));

@@ -10,6 +10,8 @@ export type { RuntimeKind };
 export interface EnvironmentSpec {
   name: string;
   runtime: RuntimeKind;
+  /** --backend cri: the runtime handler the pod asks for (RuntimeClass style: gvisor -> runsc); runtime says how it is traced. */
+  handler?: string;
 }
 
 export interface RunOptions {
@@ -42,6 +44,10 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** A regular file replayed as the workload's stdin (the same bytes in every environment); default none. */
   stdinFile?: string;
+  /** Pods as OCI bundles run by the runtime itself (default), or through a CRI runtime (containerd), as a kubelet runs them. */
+  backend?: 'oci' | 'cri';
+  /** --backend cri: the runtime's socket, e.g. unix:///run/containerd/containerd.sock (default: src/runners/cri/endpoint.ts). */
+  criEndpoint?: string;
 }
 
 export interface RunOutcome {
@@ -60,6 +66,10 @@ export interface RunOutcome {
    * written), with the runtime's stderr tail. Null for host runs and for workloads that started.
    */
   runtimeError: string | null;
+  /** --backend cri: the node has no such runtime handler (runtimeError holds the runtime's words). */
+  handlerMissing?: boolean;
+  /** The runner saw the workload's end in its trace without the exit line the format usually has (a gVisor pod's container). */
+  traceEndShown?: boolean;
   /** A bounded sample of what the workload wrote (head and tail, with a marker, past 64 KiB). */
   stdout: string;
   stderr: string;
