@@ -96,8 +96,9 @@ export function fastCall(s: string, defaultPid: number | null, out: FastCall): F
     if (s.charCodeAt(i) !== LPAREN) return FAST_NONE;
     as = i + 1;
   }
-  // A write to the terminal may have the program's output glued in: the general scan handles it.
-  if ((name === 'write' || name === 'writev') && (s.charCodeAt(as) === 0x31 || s.charCodeAt(as) === 0x32)) return FAST_NONE;
+  // A write to fd 1 or 2 may have the program's output glued in: the general scan handles it.
+  c = s.charCodeAt(as);
+  if ((c === 0x31 || c === 0x32) && !isDigit(s.charCodeAt(as + 1)) && (name === 'write' || name === 'writev')) return FAST_NONE;
   let depth = 1;
   let j = as;
   for (; j < n; j++) {

@@ -414,8 +414,16 @@ function continuesLine(text: string): boolean {
 }
 
 /**
- * Parses strace output (stderr or an `-o` file) as a stream of event batches: the events each input
- * chunk completes, in order (never an empty batch). The fast form: one async step per chunk.
+ * Lines per event batch, whatever the input's chunk size (256 KiB from a file): a consumer that spends a
+ * promise or two per event lets young garbage pile up while a batch is consumed, and every event and line of
+ * a big batch still held then is copied by the scavenger; small batches keep that live set small.
+ */
+const BATCH_LINES = 256;
+
+/**
+ * Parses strace output (stderr or an `-o` file) as a stream of event batches: the events each run of at
+ * most BATCH_LINES lines of an input chunk completes, in order (never an empty batch). The fast form: one
+ * async step per batch, not per event.
  */
 export async function* parseStraceBatches(
   input: AsyncIterable<Buffer | string> | NodeJS.ReadableStream,
@@ -424,9 +432,12 @@ export async function* parseStraceBatches(
   const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
   const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine);
   for await (const lines of readLineBatches(input as AsyncIterable<Buffer | string> | Readable, maxLine)) {
-    const out: TraceEvent[] = [];
-    for (let i = 0; i < lines.length; i++) parser.line(lines[i]!, out);
-    if (out.length > 0) yield out;
+    for (let i = 0; i < lines.length;) {
+      const out: TraceEvent[] = [];
+      const end = Math.min(lines.length, i + BATCH_LINES);
+      for (; i < end; i++) parser.line(lines[i]!, out);
+      if (out.length > 0) yield out;
+    }
   }
   const out: TraceEvent[] = [];
   parser.end(out);

@@ -428,6 +428,7 @@ describe('fast path (one complete call, or one half of a split call, per line) a
     expect(fastCall('close(3</etc/passwd>) = 0', null, f)).toBe(FAST_CALL);
     expect(fastCall('5 openat(AT_FDCWD</tmp>, "f", O_RDONLY) = 8</tmp/f> <0.000243>', null, f)).toBe(FAST_CALL);
     expect(f).toMatchObject({ pid: 5, args: 'AT_FDCWD</tmp>, "f", O_RDONLY', result: { value: '8', annotation: '</tmp/f>' }, duration: 0.000243 });
+    expect(fastCall('write(12</tmp/f>, "x", 1) = 1', null, f)).toBe(FAST_CALL);
     expect(fastCall('read(3, "abc", 3 <unfinished ...>', null, f)).toBe(FAST_UNFINISHED);
     expect(f).toMatchObject({ pid: null, name: 'read', args: '3, "abc", 3' });
     expect(fastCall('<... read resumed>"", 3) = 0', 9, f)).toBe(FAST_RESUMED);
@@ -435,6 +436,7 @@ describe('fast path (one complete call, or one half of a split call, per line) a
     for (const l of [
       'write(1, "hi\\n", 3hi\n) = 3',
       'write(2, "hi\\n", 3 <unfinished ...>',
+      'write(1</dev/pts/0>, "hi\\n", 3) = 3',
       '<... read resumed> <unfinished ...>) = ?',
       'read(3,  <unfinished ...>) = ?',
       'getpid() <unfinished ...>',
