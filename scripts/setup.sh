@@ -11,6 +11,7 @@ have runc || need+=(runc)
 have runsc || need+=(runsc)
 have crun || need+=(crun)
 have perf || need+=(linux-perf)
+have bpftrace || need+=(bpftrace)            # the host-kernel view counted in the kernel (src/runners/bpf-count.ts)
 [ -x /bin/busybox ] || need+=(busybox-static)
 have containerd || need+=(containerd)        # the CRI backend's tests start a private one
 have chromium || need+=(chromium)            # the HTML report is checked in a real browser

@@ -123,7 +123,93 @@ function add(map: Map<string, Counts>, name: string, entered: boolean): void {
   map.set(name, c);
 }
 
+/**
+ * The host kernel's view counted in the kernel (src/runners/bpf-count.ts) rather than as an event stream:
+ * the process tree from the fork/exec tracepoints and, per thread and exec segment, the calls by syscall
+ * and comm. Times are nanoseconds on the tracepoints' clock; they order forks, execs and segments the way
+ * an event's position in a perf trace does.
+ */
+export interface HostCounts {
+  /** The process the tracer started (the run's wrapper shell). */
+  rootTid: number;
+  forks: { ns: number; parent: number; child: number; comm: string }[];
+  /** seg: the segment of `pid` this exec starts (1 for its first exec). */
+  execs: { ns: number; pid: number; oldPid: number; seg: number; filename: string }[];
+  counts: { tid: number; seg: number; syscall: string; entered: boolean; comm: string; calls: number }[];
+  lostEvents: number;
+}
+
+/** What attribution works from, built from a perf event stream or from in-kernel counts. */
+interface ProcTable {
+  procs: Map<number, Proc>;
+  rootTid: number | null;
+  /** Names as the sched tracepoints print them: never cut. */
+  fullComms: Set<string>;
+  lost: number;
+}
+
 export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hint: AttributionHint): Promise<HostKernelView> {
+  return attributeTable(await tableFromEvents(events), hint);
+}
+
+/** The same attribution, from in-kernel counts: one code path for the figures whatever the mechanism. */
+export function attributeHostCounts(counts: HostCounts, hint: AttributionHint): HostKernelView {
+  return attributeTable(tableFromCounts(counts), hint);
+}
+
+function newProc(tid: number, comm: string, at: number): Proc {
+  return { tid, comm, firstIndex: at, segments: [{ start: at, counts: new Map(), comms: new Set() }], execs: [], noEntry: 0, calls: 0, entered: 0, seenAny: false };
+}
+
+function tableFromCounts(c: HostCounts): ProcTable {
+  const procs = new Map<number, Proc>();
+  const fullComms = new Set<string>();
+  const proc = (tid: number, comm: string, at: number): Proc => {
+    let p = procs.get(tid);
+    if (!p) procs.set(tid, (p = newProc(tid, comm, at)));
+    return p;
+  };
+  proc(c.rootTid, '', 0);
+  for (const f of [...c.forks].sort((a, b) => a.ns - b.ns)) {
+    if (f.child === f.parent) continue;
+    const p = proc(f.child, f.comm, f.ns);
+    p.parent ??= f.parent;
+    p.bornAt ??= f.ns;
+    fullComms.add(f.comm);
+  }
+  // Segment k of a tid starts at its k-th exec; counts name their segment by that number.
+  const segs = new Map<string, Segment>();
+  for (const x of [...c.execs].sort((a, b) => a.ns - b.ns)) {
+    const p = proc(x.pid, '', x.ns);
+    const comm = basename(x.filename).slice(0, 15);
+    p.execs.push({ index: x.ns, comm, filename: x.filename });
+    const seg: Segment = { start: x.ns, counts: new Map(), comms: new Set(), exec: { comm, filename: x.filename } };
+    p.segments.push(seg);
+    segs.set(`${x.pid}/${x.seg}`, seg);
+  }
+  for (const n of c.counts) {
+    const p = proc(n.tid, n.comm, 0);
+    const seg = n.seg === 0 ? p.segments[0]! : segs.get(`${n.tid}/${n.seg}`) ?? p.segments[p.segments.length - 1]!;
+    const k = seg.counts.get(n.syscall) ?? { calls: 0, entered: 0 };
+    k.calls += n.calls;
+    if (n.entered) k.entered += n.calls;
+    seg.counts.set(n.syscall, k);
+    seg.comms.add(n.comm);
+    p.calls += n.calls;
+    if (n.entered) p.entered += n.calls;
+    else p.noEntry += n.calls;
+    p.seenAny = true;
+  }
+  // A process's name is the one of its last segment's calls (its comm when it ended).
+  for (const p of procs.values()) {
+    const last = [...p.segments].reverse().find((s) => s.comms.size > 0);
+    if (last) p.comm = [...last.comms].pop()!;
+    if (p.segments.length > 1 && p.segments[0]!.counts.size === 0 && p.comm === '') p.comm = p.segments[1]!.exec!.comm;
+  }
+  return { procs, rootTid: c.rootTid, fullComms, lost: c.lostEvents };
+}
+
+async function tableFromEvents(events: AsyncIterable<TraceEvent>): Promise<ProcTable> {
   const procs = new Map<number, Proc>();
   let rootTid: number | null = null;
   let index = 0;
@@ -137,10 +223,7 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
 
   const proc = (tid: number, comm: string | undefined): Proc => {
     let p = procs.get(tid);
-    if (!p) {
-      p = { tid, comm: comm ?? '', firstIndex: index, segments: [{ start: index, counts: new Map(), comms: new Set() }], execs: [], noEntry: 0, calls: 0, entered: 0, seenAny: false };
-      procs.set(tid, p);
-    }
+    if (!p) procs.set(tid, (p = newProc(tid, comm ?? '', index)));
     if (comm && !/^:\d+$/.test(comm)) p.comm = comm; // `:1234` is perf's name before it learns the comm
     return p;
   };
@@ -220,7 +303,10 @@ export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hin
     p.calls++;
     if (entered) p.entered++;
   }
+  return { procs, rootTid, fullComms, lost };
+}
 
+function attributeTable({ procs, rootTid, fullComms, lost }: ProcTable, hint: AttributionHint): HostKernelView {
   // Scope: where the workload may be.
   const children = new Map<number, number[]>();
   for (const p of procs.values()) {

@@ -4,7 +4,7 @@
 // for gVisor's syscall table, read once per process from the installed runsc (src/annotations/gvisor.ts).
 
 import type { TraceEvent } from '../parsers/events.js';
-import { attributeHostKernel } from './attribution.js';
+import { attributeHostCounts, attributeHostKernel, type HostCounts } from './attribution.js';
 import { WorkloadCounter, fromHostKernelView, totalsOf, type EnvironmentReport } from './compare.js';
 import type { RuntimeKind } from './runtime.js';
 import { ReleaseFromOutput } from './release.js';
@@ -18,6 +18,8 @@ export interface Views {
   workload: { events: AsyncIterable<TraceEvent>; format: 'strace' | 'runsc' } | null;
   /** `perf trace` of the same run (the runtime included): what entered the host kernel. */
   perf: AsyncIterable<TraceEvent> | null;
+  /** The same view counted in the kernel (a live run with bpftrace): used instead of `perf`. */
+  hostCounts?: HostCounts | null;
   /** The command's argv; null when only the trace knows it (its first execve). */
   command: string[] | null;
   /** Host pids known to be the workload's side (a live run's container init or sandbox). */
@@ -43,14 +45,15 @@ export async function measureEnvironment(views: Views): Promise<{ fields: Measur
   }
   let entered: Map<string, number> | null = null;
   let hostKernel: EnvironmentReport['hostKernel'] = null;
-  if (views.perf && views.workload) {
-    const view = await attributeHostKernel(views.perf, {
+  if ((views.perf || views.hostCounts) && views.workload) {
+    const hint = {
       runtime: views.runtime ?? 'host',
       command,
       ...(views.workloadPids ? { workloadPids: views.workloadPids } : {}),
       // Host and runc/crun run the command under strace: the workload is the process strace started.
       ...(views.workload.format === 'strace' ? { tracedBy: 'strace' as const } : {}),
-    });
+    };
+    const view = views.hostCounts ? attributeHostCounts(views.hostCounts, hint) : await attributeHostKernel(views.perf!, hint);
     ({ entered, hostKernel } = fromHostKernelView(view));
   } else if (views.perf) {
     // perf output alone is itself the host kernel's view: each call either entered the kernel or did not.

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { parsePerfTrace } from '../parsers/perf-trace.js';
 import { parseRunscLogDir } from '../parsers/runsc-log.js';
-import { attributeHostKernel, type AttributionHint, type HostKernelView } from '../src/attribution.js';
+import { attributeHostCounts, attributeHostKernel, type AttributionHint, type HostKernelView } from '../src/attribution.js';
+import { readCounts } from '../src/runners/bpf-count.js';
+import { RECORD_THEN_REPLAY, type HostTracer } from '../src/runners/host-trace.js';
 import { has } from './helpers/live.js';
 import { LIVE_PERF_TRACE } from './helpers/live-perf.js';
 import { runEnvironment } from '../src/runners/run.js';
@@ -175,43 +177,47 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
   });
 });
 
-// The product records (perf trace record) and formats afterwards; before, perf trace formatted live. The
-// figures must not change: the same uname run, both ways, in all three environments.
-const agreeMissing = ['perf', 'runc', 'runsc', 'strace'].filter((t) => !has(t));
-const agreeSkip = !isRoot ? 'needs root (perf, runc, runsc)' : agreeMissing.length > 0 ? `missing ${agreeMissing.join(', ')}` : null;
-if (agreeSkip) console.warn(`record-vs-live agreement test skipped: ${agreeSkip}`);
+// The product counts in the kernel (bpftrace, src/runners/bpf-count.ts); before, it recorded (perf trace
+// record, text made afterwards), and before that perf trace formatted live. The figures must not change: the
+// same uname run, all three ways, in all three environments, each compared with live perf trace.
+const agreeMissing = ['perf', 'runc', 'runsc', 'strace', 'bpftrace'].filter((t) => !has(t));
+const agreeSkip = !isRoot ? 'needs root (perf, bpftrace, runc, runsc)' : agreeMissing.length > 0 ? `missing ${agreeMissing.join(', ')}` : null;
+if (agreeSkip) console.warn(`host-kernel mechanisms agreement test skipped: ${agreeSkip}`);
 
-describe.skipIf(agreeSkip !== null)('record then replay gives the figures live perf trace gave (uname -r, three environments)', () => {
+describe.skipIf(agreeSkip !== null)('in-kernel counts and record+replay give the figures live perf trace gave (uname -r, three environments)', () => {
   const envs: EnvironmentSpec[] = [{ name: 'host', runtime: 'host' }, { name: 'runc', runtime: 'runc' }, { name: 'gvisor', runtime: 'runsc' }];
   for (const env of envs) {
     it(`${env.name}: the workload rows agree exactly; the runtime's totals within run-to-run noise`, async () => {
       const command = ['uname', '-r'];
-      const once = async (live: boolean) => {
-        const o = await runEnvironment(env, { command, timeoutMs: 60_000, tracePerf: true, ...(live ? { hostTracer: LIVE_PERF_TRACE } : {}) });
+      // tracer undefined: the product's default, the in-kernel counts.
+      const once = async (tracer: HostTracer | undefined) => {
+        const o = await runEnvironment(env, { command, timeoutMs: 60_000, tracePerf: true, ...(tracer ? { hostTracer: tracer } : {}) });
         try {
           expect(o.exitCode).toBe(0);
           expect(o.hostTrace).not.toBeNull();
           const file = o.hostTrace!.file;
-          const text = readFileSync(file, 'utf8');
-          const v = await view(file, {
+          const hint: AttributionHint = {
             runtime: env.runtime, command,
             ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
             ...(env.runtime !== 'runsc' ? { tracedBy: 'strace' } : {}),
-          });
-          return { v, forks: (text.match(/ sched:sched_process_fork\(/g) ?? []).length, execs: (text.match(/ sched:sched_process_exec\(/g) ?? []).length };
+          };
+          if (o.hostTrace!.format === 'bpf-counts') {
+            expect(tracer).toBeUndefined();
+            return { v: attributeHostCounts(await readCounts(file), hint) };
+          }
+          expect(tracer).toBeDefined();
+          const text = readFileSync(file, 'utf8');
+          return { v: await view(file, hint), forks: (text.match(/ sched:sched_process_fork\(/g) ?? []).length, execs: (text.match(/ sched:sched_process_exec\(/g) ?? []).length };
         } finally {
           await o.dispose();
         }
       };
-      const live = await once(true);
-      const rec = await once(false);
+      const live = await once(LIVE_PERF_TRACE);
+      const rec = await once(RECORD_THEN_REPLAY);
+      const counted = await once(undefined);
       const sum = (v: HostKernelView) => v.runtime.reduce((a, r) => a + r.calls, 0);
       console.log(`${env.name}: workload live ${JSON.stringify(live.v.workload.map((w) => [w.syscall, w.calls, w.entered]))}; ` +
-        `runtime+tool calls live ${sum(live.v)} vs recorded ${sum(rec.v)}; sched fork/exec lines live ${live.forks}/${live.execs} vs recorded ${rec.forks}/${rec.execs}`);
-      expect(rec.v.workload).toEqual(live.v.workload);
-      expect(rec.v.workload.length).toBeGreaterThan(0);
-      expect(row(rec.v, 'uname')).toEqual({ syscall: 'uname', calls: 1, entered: env.runtime === 'runsc' ? 0 : 1 });
-      expect(rec.v.lostEvents).toBe(0);
+        `runtime+tool calls live ${sum(live.v)}, recorded ${sum(rec.v)}, counted ${sum(counted.v)}; sched fork/exec lines live ${live.forks}/${live.execs} vs recorded ${rec.forks}/${rec.execs}`);
       expect(live.v.lostEvents).toBe(0);
       // The exec tracepoints are the same run to run (the same programs start); the forks include the
       // Go runtimes' threads (runc, runsc), whose number varies.
@@ -222,13 +228,19 @@ describe.skipIf(agreeSkip !== null)('record then replay gives the figures live p
       // (prctl renames) are left out: which stage's name a short-lived process shows differs run to run.
       const labels = (v: HostKernelView) => new Set(v.roles.filter((r) => !/thread|unattributed/.test(r.label))
         .map((r) => r.label.replace(/ runc:\[\d:\w+\]$/, '')));
-      expect([...labels(rec.v)].sort()).toEqual([...labels(live.v)].sort());
-      expect(sum(rec.v)).toBeGreaterThan(sum(live.v) / 2);
-      expect(sum(rec.v)).toBeLessThan(sum(live.v) * 2);
-      // Under runsc a Sentry thread with one stray exit-without-entry (perf's ordering) may count as a stub
-      // with no call of the app's: the rows above agree, the number of such processes need not.
-      if (env.runtime !== 'runsc') {
-        expect(rec.v.processes.filter((p) => p.role === 'workload').length).toBe(live.v.processes.filter((p) => p.role === 'workload').length);
+      for (const other of [rec, counted]) {
+        expect(other.v.workload).toEqual(live.v.workload);
+        expect(other.v.workload.length).toBeGreaterThan(0);
+        expect(row(other.v, 'uname')).toEqual({ syscall: 'uname', calls: 1, entered: env.runtime === 'runsc' ? 0 : 1 });
+        expect(other.v.lostEvents).toBe(0);
+        expect([...labels(other.v)].sort()).toEqual([...labels(live.v)].sort());
+        expect(sum(other.v)).toBeGreaterThan(sum(live.v) / 2);
+        expect(sum(other.v)).toBeLessThan(sum(live.v) * 2);
+        // Under runsc a Sentry thread with one stray exit-without-entry (perf's ordering) may count as a stub
+        // with no call of the app's: the rows above agree, the number of such processes need not.
+        if (env.runtime !== 'runsc') {
+          expect(other.v.processes.filter((p) => p.role === 'workload').length).toBe(live.v.processes.filter((p) => p.role === 'workload').length);
+        }
       }
     });
   }

@@ -16,6 +16,7 @@ import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
+import { readCounts } from '../runners/bpf-count.js';
 import { endCutShort, measureEnvironment } from '../measure.js';
 import type { TraceEvent } from '../../parsers/events.js';
 import { parseStraceFiles } from '../../parsers/strace-ff.js';
@@ -271,7 +272,8 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
       events: diag.watch(cut(o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files))),
       format: o.workloadTrace.format,
     },
-    perf: perfFile ? diag.watch(cut(parsePerfTrace(createReadStream(perfFile), { file: perfFile }))) : null,
+    perf: perfFile && o.hostTrace?.format !== 'bpf-counts' ? diag.watch(cut(parsePerfTrace(createReadStream(perfFile), { file: perfFile }))) : null,
+    hostCounts: perfFile && o.hostTrace?.format === 'bpf-counts' ? await readCounts(perfFile) : null,
     command,
     ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
   });

@@ -25,6 +25,7 @@ import { register } from './registry.js';
 import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
+import { bpfCounter, startCount, type CountSession } from './bpf-count.js';
 import { runCriEnvironment } from './cri/run.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
@@ -35,6 +36,8 @@ const HOUSEKEEPING_MS = 3000;
 // Keeps the workload's exit status when perf (which always exits 0) wraps the run. Constant text;
 // the command reaches it only as "$@", never parsed by the shell.
 const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
+// The same, held until the in-kernel count follows its pid (bpf-count.ts): a line on fd 3 opens the gate.
+const GATED_WRAPPER = `IFS= read -r _ <&3 || exit 125; exec 3<&-; ${STATUS_WRAPPER}`;
 
 type StopReason = 'timeout' | 'interrupt';
 
@@ -55,6 +58,10 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const perfFile = path.join(outDir, 'perf.txt');
   const perfData = path.join(outDir, 'perf.data');
   const hostTracer = opts.hostTracer ?? RECORD_THEN_REPLAY;
+  // The host-kernel view is counted in the kernel when bpftrace is here, unless a test asks for a perf mechanism.
+  const bpftrace = opts.tracePerf && !opts.hostTracer ? await bpfCounter() : null;
+  const countFile = path.join(outDir, 'bpf-counts.txt');
+  let counting: CountSession | null = null;
   const stdoutFile = path.join(outDir, 'stdout');
   const stderrFile = path.join(outDir, 'stderr');
   const id = `trace-compare-${randomBytes(6).toString('hex')}`;
@@ -102,6 +109,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       // Leftovers of the workload that outlived the child (a host `cmd &`) are still in its group;
       // the group id cannot be reused while any member lives.
       if (child?.pid) killGroup(child.pid, 'SIGKILL');
+      counting?.kill();
       const left = await killAll(selector(), 5000);
       // The host run's own cgroup, and those runsc leaves when its sandbox dies while starting.
       const cgLeft = await removeCgroupsNamed(id);
@@ -167,7 +175,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
           'run', '--bundle', bundle.dir, '--pid-file', pidFile, id]
         : [runtime.bin, '--root', stateDir, 'run', '--bundle', bundle.dir, '--pid-file', pidFile, id];
     }
-    if (opts.tracePerf) {
+    if (bpftrace) argv = ['/bin/sh', '-c', GATED_WRAPPER, statusFile, ...argv];
+    else if (opts.tracePerf) {
       argv = [bins.perf!, ...hostTracer.args(perfData), '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
     }
     if (!runtime) {
@@ -180,14 +189,13 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         cwd,
         detached: true, // own process group: killable as a whole, and a terminal's Ctrl-C goes to us only
         // The same bytes in every environment: a file the caller saved once (runtimes pass it on).
-        stdin: opts.stdinFile ? { file: opts.stdinFile } : 'ignore',
+        // fd 3: the gate of GATED_WRAPPER.
+        stdio: [opts.stdinFile ? { file: opts.stdinFile } : 'ignore', { file: stdoutFile }, { file: stderrFile }, ...(bpftrace ? ['pipe' as const] : [])],
         // On the host the workload's variables are exactly these (strace and perf pass them on); in a
         // pod they are in config.json and the runtime's own are the caller's.
         ...(runtime ? {} : { env: workloadEnv, extendEnv: false }),
         // Straight to files: output of any size costs no memory, and nothing the tool does (a full
         // buffer, a closed pipe) can kill the workload with SIGPIPE. The report gets a bounded sample.
-        stdout: { file: stdoutFile },
-        stderr: { file: stderrFile },
         reject: false,
         cleanup: true,
       });
@@ -200,8 +208,23 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       // An abort while the bundle was being built fired no event for the listener added just now.
       if (opts.signal?.aborted) void stop('interrupt');
+      if (bpftrace && child.pid) {
+        const gate = child.stdio[3] as NodeJS.WritableStream;
+        const ended = new AbortController();
+        void child.finally(() => ended.abort());
+        opts.signal?.addEventListener('abort', () => ended.abort(), { once: true });
+        counting = await startCount(bpftrace, child.pid, countFile, tempDir, ended.signal).catch((e: unknown) => {
+          if (!ended.signal.aborted) process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be taken: ${e instanceof Error ? e.message : String(e)}`);
+          return null;
+        });
+        gate.end('go\n');
+      }
     }
     const result = child ? await child : null;
+    // The traced processes are gone: bpftrace prints its counts and exits.
+    await counting?.stop().catch((e: unknown) => {
+      process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    });
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
     const wallMs = Date.now() - started;
@@ -249,7 +272,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       outputBytes: { stdout: stdout.bytes, stderr: stderrSample.bytes },
       wallMs,
       workloadTrace: { format: runtime?.kind === 'runsc' ? 'runsc' : 'strace', files },
-      hostTrace: opts.tracePerf && (await isRegularFile(perfFile)) ? { file: perfFile } : null,
+      hostTrace: counting
+        ? ((await isRegularFile(countFile)) ? { file: countFile, format: 'bpf-counts' } : null)
+        : opts.tracePerf && (await isRegularFile(perfFile)) ? { file: perfFile } : null,
       workloadHostPids,
       containerId: runtime ? id : null,
       confinement,

@@ -23,9 +23,12 @@ export interface RunOptions {
   rootfs?: string;
   /** Aborting ends the run like a timeout does, reported as `interrupted`. */
   signal?: AbortSignal;
-  /** Wrap the whole run (runtime included) in perf: `perf trace record` during it, text made afterwards (host-trace.ts). */
+  /**
+   * Take the host kernel's view of the whole run (runtime included): counted in the kernel by bpftrace
+   * (bpf-count.ts) when it is installed, else `perf trace record` during it and text made afterwards (host-trace.ts).
+   */
   tracePerf: boolean;
-  /** Tests only: another way to take the host-kernel view (the old live `perf trace`), to compare mechanisms. */
+  /** Tests and benches only: take the host-kernel view with this perf mechanism instead (to compare mechanisms). */
   hostTracer?: HostTracer;
   /** Trace the workload's own syscalls (strace, or runsc --strace). Default true; false = bare run. */
   traceWorkload?: boolean;
@@ -78,8 +81,11 @@ export interface RunOutcome {
   wallMs: number;
   /** strace -f -v -s 256 -o file (host/runc/crun), or runsc's *.boot.txt debug logs (Sentry strace). */
   workloadTrace: { format: 'strace' | 'runsc'; files: string[] };
-  /** perf trace output of the whole run, null if not measured. */
-  hostTrace: { file: string } | null;
+  /**
+   * The host kernel's view of the whole run, null if not measured: perf trace text, or (format `bpf-counts`)
+   * the in-kernel counts of src/runners/bpf-count.ts.
+   */
+  hostTrace: { file: string; format?: 'perf' | 'bpf-counts' } | null;
   /**
    * Host pids known to belong to the workload side: for runc/crun the container's init (the
    * in-container strace, whose descendants are the workload); for runsc the sandbox (Sentry)
