@@ -4,7 +4,7 @@
 // A lesson file is JSON (docs/html.md): {"title", "description"?, "commands": [{"title", "argv": [...], "note"?}]}.
 // argv is an argument vector, never a shell string: a pipeline is spelled ["sh", "-c", "..."] on purpose.
 
-import { readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Argv } from 'yargs';
 import { ExitCode, UserError, exitCodesLine } from '../errors.js';
 import { writeOut } from '../output.js';
@@ -34,6 +34,8 @@ export type LessonArgs = ArgsOf<typeof LESSON_OPTIONS>;
 
 /** A lesson file larger than this is not a lesson (a list of commands is a few kilobytes). */
 const MAX_LESSON_BYTES = 1 << 20;
+/** A saved report holds every environment's figures and details: about 100 kB per environment and command. */
+const MAX_REPORT_BYTES = 256 << 20;
 
 export function lessonYargs(y: Argv): Argv {
   return declareOptions(y, LESSON_OPTIONS)
@@ -57,13 +59,13 @@ async function lesson(argv: string[], controller: AbortController): Promise<numb
   const files = args._.map(String);
   if (args['from-json'] !== undefined) {
     if (files.length) throw new UserError('--from-json renders a saved report: give no lesson file', ExitCode.Usage);
-    await writeReport(savedReport(await readLessonFile(args['from-json']), args['from-json']), args);
+    await writeReport(savedReport(await readBounded(args['from-json'], MAX_REPORT_BYTES, 'lesson report'), args['from-json']), args);
     return ExitCode.Ok;
   }
   if (files.length !== 1) throw new UserError(files.length ? `one lesson file, not ${files.length}` : 'no lesson file', ExitCode.Usage, 'e.g. trace-compare lesson lessons/seed.json');
   checkTimeout(args.timeout);
   const file = files[0]!;
-  const spec = parseLesson(await readLessonFile(file), file);
+  const spec = parseLesson(await readBounded(file, MAX_LESSON_BYTES, 'lesson file'), file);
   const plan = await planRun(args);
 
   const done: LessonReport['commands'] = [];
@@ -129,15 +131,29 @@ function worstCode(codes: number[]): number {
   return ExitCode.Ok;
 }
 
-async function readLessonFile(file: string): Promise<string> {
+/**
+ * A file's text, at most `max` bytes: a regular file, a pipe or /dev/stdin (`zcat report.json.gz | ... --from-json
+ * /dev/stdin`), never a directory.
+ */
+async function readBounded(file: string, max: number, what: string): Promise<string> {
+  let fh;
   try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new UserError(`${file}: not a lesson file (not a regular file)`, ExitCode.Usage);
-    if (st.size > MAX_LESSON_BYTES) throw new UserError(`${file}: ${st.size} bytes is too large for a lesson file (at most ${MAX_LESSON_BYTES})`, ExitCode.Usage);
-    return await readFile(file, 'utf8');
+    fh = await open(file, 'r');
   } catch (e) {
-    if (e instanceof UserError) throw e;
-    throw new UserError(`cannot read lesson file ${file}: ${(e as Error).message}`, ExitCode.Usage);
+    throw new UserError(`cannot read ${what} ${file}: ${(e as Error).message}`, ExitCode.Usage);
+  }
+  try {
+    if ((await fh.stat()).isDirectory()) throw new UserError(`${file}: a directory, not a ${what}`, ExitCode.Usage);
+    const chunks: Buffer[] = [];
+    let n = 0;
+    for await (const chunk of fh.createReadStream({ autoClose: false }) as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      if (n > max) throw new UserError(`${file}: more than ${max} bytes is too large for a ${what}`, ExitCode.Usage);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } finally {
+    await fh.close();
   }
 }
 

@@ -8,8 +8,10 @@ import { UserError } from '../../src/errors.js';
 import { overviewRows, renderLesson, type LessonReport } from '../../src/report/lesson-report.js';
 import { renderLessonHtml } from '../../src/report/html-report.js';
 import { fixtureComparison } from '../helpers/fixture-comparison.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { execa } from 'execa';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
@@ -93,6 +95,36 @@ describe('the lesson report', () => {
       expect(text).toContain('Which kernel \\x1b[2J answers?');
       expect(text).toContain('Compare the release.');
       expect(text).toContain('uname -r');
+    }
+  });
+});
+
+/** runLesson as the CLI will call it, in a node process of its own. */
+const RUN_LESSON = "import('./dist/src/commands/lesson.js').then(async (m) => { process.exitCode = await m.runLesson(process.argv.slice(1)); })";
+
+describe('lesson --from-json', () => {
+  it('renders a saved report from a file or a pipe, as the renderers do; a directory or a non-report is a usage error', async () => {
+    if (!existsSync(path.join(root, 'dist/src/commands/lesson.js'))) await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tc-lesson-'));
+    try {
+      const r = await lesson();
+      const file = path.join(dir, 'report.json');
+      writeFileSync(file, renderLesson(r, 'json'));
+      const run = (args: string[]) => execa('node', ['-e', RUN_LESSON, '--', ...args], { cwd: root, reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
+      const fromFile = await run(['--from-json', file, '--format', 'markdown']);
+      expect(fromFile.exitCode, fromFile.stderr).toBe(0);
+      expect(fromFile.stdout + '\n').toBe(renderLesson(r, 'markdown'));
+      // A shell's pipe (node's own stdin pipes are sockets, which /dev/stdin cannot open).
+      const fromPipe = await execa('sh', ['-c', 'cat "$1" | node -e "$2" -- --from-json /dev/stdin --format html', 'sh', file, RUN_LESSON], { cwd: root, reject: false });
+      expect(fromPipe.exitCode, fromPipe.stderr).toBe(0);
+      expect(fromPipe.stdout + '\n').toBe(await renderLessonHtml(r));
+      for (const [args, message] of [[['--from-json', dir], /a directory/], [['--from-json', path.join(root, 'lessons/seed.json')], /not a lesson report/], [['--from-json', file, 'x.json'], /give no lesson file/]] as const) {
+        const bad = await run([...args]);
+        expect(bad.exitCode).not.toBe(0);
+        expect(bad.stderr).toMatch(message);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
