@@ -17,6 +17,7 @@ import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
 import { readCounts } from '../runners/bpf-count.js';
+import { progressWanted, startProgress } from '../progress.js';
 import { endCutShort, measureEnvironment } from '../measure.js';
 import type { TraceEvent } from '../../parsers/events.js';
 import { parseStraceFiles } from '../../parsers/strace-ff.js';
@@ -200,6 +201,7 @@ export async function measureCommand(
   const { controller, deadline } = o;
   const interrupted = { comparison: null, code: ExitCode.Interrupted };
   const outcomes: RunOutcome[] = [];
+  const progress = startProgress(envs.map((e) => e.name), progressWanted(args.format));
   try {
     const settled = await Promise.allSettled(
       envs.map((env) =>
@@ -217,8 +219,10 @@ export async function measureCommand(
           ...(o.stdinFile ? { stdinFile: o.stdinFile } : {}),
           backend: args.backend,
           ...(args['cri-endpoint'] !== undefined ? { criEndpoint: args['cri-endpoint'] } : {}),
+          onTraceStart: (where) => progress.watch(env.name, where),
         }).then(
           (x) => {
+            progress.done(env.name);
             outcomes.push(x);
             return x;
           },
@@ -230,6 +234,7 @@ export async function measureCommand(
         ),
       ),
     );
+    progress.stop();
     const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (controller.signal.reason === SIGNALLED) return interrupted;
     if (failed) throw failed.reason;
@@ -255,6 +260,7 @@ export async function measureCommand(
             : ExitCode.Ok;
     return { comparison, code };
   } finally {
+    progress.stop();
     await Promise.allSettled(outcomes.map((x) => x.dispose()));
   }
 }

@@ -219,6 +219,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         });
         gate.end('go\n');
       }
+      opts.onTraceStart?.(runtime?.kind === 'runsc' ? { dir: runscLogDir } : traceWorkload ? { file: path.join(outDir, STRACE_LOG) } : {});
     }
     const result = child ? await child : null;
     // The traced processes are gone: bpftrace prints its counts and exits.

@@ -2,6 +2,7 @@
 
 import type { Confinement, Limits } from './confinement.js';
 import type { HostTracer } from './host-trace.js';
+import type { TraceWhere } from '../progress.js';
 
 import type { RuntimeKind } from '../runtime.js';
 export type { RuntimeKind };
@@ -30,6 +31,8 @@ export interface RunOptions {
   tracePerf: boolean;
   /** Tests and benches only: take the host-kernel view with this perf mechanism instead (to compare mechanisms). */
   hostTracer?: HostTracer;
+  /** Told once the workload runs, where its trace grows (for src/progress.ts). */
+  onTraceStart?: (where: TraceWhere) => void;
   /** Trace the workload's own syscalls (strace, or runsc --strace). Default true; false = bare run. */
   traceWorkload?: boolean;
   /**

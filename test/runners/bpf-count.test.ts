@@ -1,0 +1,55 @@
+import { describe, it, expect } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCounts } from '../../src/runners/bpf-count.js';
+import { attributeHostCounts } from '../../src/attribution.js';
+
+// What bpftrace prints for a host run of `uname -r` (shortened): the wrapper 100 forks 101, which execs
+// strace; strace forks 102, which execs uname. Counts are @c[tid, segment, syscall nr, entered, comm].
+const RUN = `ready 100 /tmp/trace-compare-x/
+F 1000 100 101 sh
+X 2000 101 101 1 /usr/bin/strace
+F 3000 101 102 strace
+X 4000 102 102 1 /usr/bin/uname
+
+
+@c[100, 0, 61, 1, sh]: 1
+@c[101, 0, 59, 1, sh]: 1
+@c[101, 1, 59, 1, strace]: 1
+@c[101, 1, 101, 1, strace]: 40
+@c[102, 0, 101, 1, strace]: 1
+@c[102, 1, 59, 1, uname]: 1
+@c[102, 1, 63, 1, uname]: 1
+@c[102, 1, 257, 1, uname]: 3
+@c[102, 1, 257, 0, uname]: 2
+@c[102, 1, 231, 1, a, b]: 1
+`;
+
+describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
+  it('reads the tree and the counts, and attributes them as a perf trace of the same run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tc-bpf-'));
+    try {
+      const file = join(dir, 'counts.txt');
+      writeFileSync(file, RUN + 'W WARNING: Lost 3 events\n');
+      const counts = await readCounts(file);
+      expect(counts.rootTid).toBe(100);
+      expect(counts.forks).toHaveLength(2);
+      expect(counts.execs[1]).toEqual({ ns: 4000, pid: 102, oldPid: 102, seg: 1, filename: '/usr/bin/uname' });
+      expect(counts.counts.find((c) => c.comm === 'a, b')).toMatchObject({ syscall: 'exit_group', calls: 1 });
+      expect(counts.lostEvents).toBe(3);
+      const v = attributeHostCounts(counts, { runtime: 'host', command: ['uname', '-r'], tracedBy: 'strace' });
+      expect(v.workload).toEqual([
+        { syscall: 'openat', calls: 5, entered: 3 },
+        { syscall: 'execve', calls: 1, entered: 1 },
+        { syscall: 'exit_group', calls: 1, entered: 1 },
+        { syscall: 'uname', calls: 1, entered: 1 },
+      ]);
+      expect(v.roles.map((r) => [r.label, r.kind, r.calls])).toEqual([['tracer strace', 'tool', 42], ['perf wrapper sh', 'tool', 2]]);
+      expect(v.processes.map((p) => p.label)).toEqual(['perf wrapper sh', 'perf wrapper sh → tracer strace', 'tracer strace → workload']);
+      expect(v.lostEvents).toBe(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
