@@ -1,5 +1,6 @@
-// The host-kernel view of a run: what perf records around it and how the record becomes the text the
-// perf-trace parser reads.
+// The host-kernel view of a run taken by perf: the fallback where bpftrace cannot count in the kernel
+// (src/runners/bpf-count.ts, the product's mechanism), and the mechanisms the tests and the bench compare
+// it with. What perf records around the run and how the record becomes the text the perf-trace parser reads.
 //
 // During the run perf only records (`perf trace record`: the raw_syscalls enter/exit tracepoints and the
 // sched fork/exec tracepoints, written unformatted to a perf.data file). Formatting every event live
