@@ -39,7 +39,7 @@ export const RUN_OPTIONS = {
   perf: { type: 'boolean', default: true, describe: 'measure what reaches the host kernel with perf; --no-perf: do not (hostKernelCalls and hostKernel become null)' },
   'keep-temp': { type: 'boolean', default: false, describe: 'keep bundles and logs (their paths are printed on stderr)' },
   backend: {
-    type: 'string', value: 'oci|cri', choices: ['oci', 'cri'], default: 'oci',
+    type: 'string', value: 'KIND', choices: ['oci', 'cri'], default: 'oci',
     describe: 'how pods run: oci, an OCI bundle run by the runtime itself; cri, a pod sandbox through a CRI runtime (containerd) with the pod\'s RuntimeClass handler, as a kubelet runs it (docs/cri.md)',
   },
   'cri-endpoint': {

@@ -47,7 +47,7 @@ export function resolveCriEnvironment(spec: string): EnvironmentSpec & { handler
 
 /** The host's answer when a handler is not configured: containerd's, CRI-O's, dockershim's words. */
 export function isHandlerMissing(message: string): boolean {
-  return /no runtime for "[^"]*" is configured|RuntimeHandler "[^"]*" not supported|no runtime handler "?[^"\s]*"? (?:is )?(?:configured|found)/i.test(message);
+  return /no runtime for "[^"]*" is configured|RuntimeHandler "[^"]*" not supported|failed to find runtime handler \S+ from runtime list/i.test(message);
 }
 
 export interface SandboxRequest {
