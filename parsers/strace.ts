@@ -1,9 +1,10 @@
 // The strace parser's state machine, line by line over a stream (strace 6.1 text): memory stays flat. The
 // only state is one held event (a `-k` stack may follow it), the table of `<unfinished ...>` calls per pid,
 // at most one partial call whose line a program's output or a strace message broke, and at most two lines
-// that may open a `-c` table. Speed: most lines are one complete call, read by strace-fast's fastCall
-// straight into an event; the rest go through strace-line's parseText. Lines come in batches, and events
-// leave in batches (parseStraceBatches); parseStrace un-batches them (unbatch.ts). -ff sets: strace-ff.ts.
+// that may open a `-c` table. Speed: most lines are one complete call or one half of a split call, read by
+// strace-fast's fastCall straight into an event (the halves through the same unfinished/resumed handling as the
+// general path's); the rest go through strace-line's parseText. Lines come in batches, and events leave in
+// batches (parseStraceBatches); parseStrace un-batches them (unbatch.ts). -ff sets: strace-ff.ts.
 
 import type { Readable } from 'node:stream';
 import { unparsedReason, type SignalEvent, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedCode } from './events.js';
