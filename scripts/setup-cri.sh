@@ -45,7 +45,7 @@ write_wrappers() {
   [ -n "$DIR" ] || die "no state dir"
   mkdir -p "$DIR/bin" "$DIR/runtimes/runsc-started"
   # Removes process.oomScoreAdj from the bundle's config.json and prints the CRI container type (sandbox
-  # or container). Constant program text; the path reaches it as an argument. JSON is edited by a JSON
+  # or container) and the cgroups path. Constant program text; the path reaches it as an argument. JSON is edited by a JSON
   # parser, never by sed.
   cat > "$DIR/bin/drop-oom-score-adj.mjs" <<'EOF'
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -55,7 +55,7 @@ if (spec.process && 'oomScoreAdj' in spec.process) {
   delete spec.process.oomScoreAdj;
   writeFileSync(file, JSON.stringify(spec));
 }
-process.stdout.write(String(spec.annotations?.['io.kubernetes.cri.container-type'] ?? ''));
+process.stdout.write(`${spec.annotations?.['io.kubernetes.cri.container-type'] ?? ''}\n${spec.linux?.cgroupsPath ?? ''}\n`);
 EOF
   # The wrapper itself: constant text (arguments: handler kind, runtime binary, node, state dir, then the shim's).
   cat > "$DIR/bin/wrap.sh" <<'EOF'
@@ -78,7 +78,15 @@ mark="$dir/runtimes/runsc-started/$id"
 case "$sub" in
   create)
     [ -n "$bundle" ] || exec "$rt" "${extra[@]}" "$@"
-    type=$("$node" "$dir/bin/drop-oom-score-adj.mjs" "$bundle/config.json") || exit 1
+    { read -r type; read -r cgpath; } < <("$node" "$dir/bin/drop-oom-score-adj.mjs" "$bundle/config.json") || exit 1
+    [ -n "$type" ] || exit 1
+    # On a hybrid cgroup host runsc joins the v1 controllers only; its processes (gofer, Sentry, stubs) then
+    # sit at the cgroup2 root, where a cgroup-scoped view (perf -G) cannot see them. Joining the container's
+    # cgroup2 here, before runsc starts, puts them where runc puts a container's.
+    u=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+    if [ "$kind" = runsc ] && [ -n "$u" ] && [ "$u" != /sys/fs/cgroup ] && [[ "$cgpath" =~ ^(/[A-Za-z0-9_.-]+)+$ ]] && [[ "$cgpath" != *..* ]]; then
+      mkdir -p "$u$cgpath" && echo $$ > "$u$cgpath/cgroup.procs" || exit 1
+    fi
     if [ "$kind" = runsc ] && [ "$type" = container ] && [ -n "$id" ]; then
       # runsc gives a pod's container the stdio of `runsc start`, which the runc shim runs with none:
       # start it here, where the shim's pipes are this process's stdio; the shim's start is then a no-op.
