@@ -131,9 +131,16 @@ export async function startCount(bpftrace: string, rootPid: number, dataFile: st
   return {
     kill,
     stop: async () => {
-      if (!exited) child.kill('SIGINT');
+      // Measured: a SIGINT that comes just after BEGIN is sometimes not acted on (bpftrace ran on for
+      // 10 s); it is repeated until bpftrace prints its maps and exits, and SIGKILL ends it after 10 s.
+      const int = () => {
+        if (!exited) child.kill('SIGINT');
+      };
+      int();
+      const again = setInterval(int, 500);
       const t = setTimeout(kill, 10_000);
       const r = await child;
+      clearInterval(again);
       clearTimeout(t);
       await done.catch(() => undefined);
       if (r.exitCode !== 0) throw new Error(`bpftrace exited ${r.exitCode ?? r.signal}: ${String(r.stderr).trim().slice(-300)}`);
