@@ -5,8 +5,14 @@
 export type HandlerPlan =
   /** The handler's own shim v2 (`containerd-shim-runsc-v1` for io.containerd.runsc.v1): upstream's form. */
   | { kind: 'shim'; handler: string; runtimeType: string }
-  /** containerd's runc v2 shim driving another OCI binary (a runsc or crun, or a wrapper of one). */
-  | { kind: 'runc-shim'; handler: string; binaryName: string };
+  /** containerd's runc v2 shim driving another OCI binary (a runsc or crun, or a wrapper of one); `root`: its state dir. */
+  | { kind: 'runc-shim'; handler: string; binaryName: string; root?: string };
+
+/**
+ * Annotations containerd passes from the pod to the runtime: gVisor reads its flags from `dev.gvisor.*`
+ * (trace-compare's CRI backend names each pod's Sentry strace log that way).
+ */
+const PASSED_ANNOTATIONS: Record<string, string> = { runsc: 'dev.gvisor.*' };
 
 /** Upstream's runtime_type of each handler the docs know (gVisor's and Kata's own shims). */
 const UPSTREAM_TYPE: Record<string, string> = {
@@ -39,11 +45,12 @@ const tomlKey = (s: string) => (/^[A-Za-z0-9_-]+$/.test(s) ? s : JSON.stringify(
 /** The config.toml stanza that adds the handler to containerd's CRI plugin. */
 export function containerdStanza(plan: HandlerPlan, containerdVersion: string | null): string {
   const table = `${criPluginTable(containerdVersion)}.containerd.runtimes.${tomlKey(plan.handler)}`;
-  const lines = [`[${table}]`];
-  if (plan.kind === 'shim') {
-    lines.push(`  runtime_type = ${tomlString(plan.runtimeType)}`);
-  } else {
-    lines.push('  runtime_type = "io.containerd.runc.v2"', `  [${table}.options]`, `    BinaryName = ${tomlString(plan.binaryName)}`);
+  const lines = [`[${table}]`, `  runtime_type = ${tomlString(plan.kind === 'shim' ? plan.runtimeType : 'io.containerd.runc.v2')}`];
+  const passed = PASSED_ANNOTATIONS[plan.handler];
+  if (passed) lines.push(`  pod_annotations = [${tomlString(passed)}]`, `  container_annotations = [${tomlString(passed)}]`);
+  if (plan.kind === 'runc-shim') {
+    lines.push(`  [${table}.options]`, `    BinaryName = ${tomlString(plan.binaryName)}`);
+    if (plan.root) lines.push(`    Root = ${tomlString(plan.root)}`);
   }
   return lines.join('\n') + '\n';
 }
