@@ -1,4 +1,4 @@
-// The CLI: subcommands parse, summary, diff, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
+// The CLI: subcommands parse, summary, diff, lesson, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
 
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -9,6 +9,7 @@ import { runSummary } from './commands/summary.js';
 import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { isRunOption } from './commands/run-args.js';
+import { lessonYargs, runLesson } from './commands/lesson.js';
 import { CLEANUP_OPTIONS, runCleanup } from './commands/cleanup.js';
 import { declareOptions, type ArgsOf } from './commands/options.js';
 import { DIFF_OPTIONS, PARSE_OPTIONS, SUMMARY_OPTIONS } from './commands/saved-options.js';
@@ -16,7 +17,7 @@ import { userErrorOf } from './user-errors.js';
 import { cleanupAll, signalExitCode } from './runners/registry.js';
 import { releaseEarlySignals } from './early-signals.js';
 
-const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'cleanup', 'help', 'completion']);
+const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'lesson', 'cleanup', 'help', 'completion']);
 
 /** Parses `argv` (without node and the script) and runs the command; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   const early = releaseEarlySignals();
   if (runFirst) return runCompare(splitRunArgs(argv), early);
   if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)), early);
+  if (first === 'lesson') return runLesson(argv.slice(1), early);
   if (early) return signalExitCode(early);
 
   // yargs drops a bare "-" from positional lists; /dev/stdin is the same input and survives it.
@@ -86,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('run', 'run a command on the host and in sandboxes (same as giving the command directly); see `run --help`', (y) =>
       runYargs(y),
     )
+    .command('lesson FILE', 'run a lesson (a list of commands) in every environment, one report; see `lesson --help`', (y) => lessonYargs(y))
     .example('$0 uname -r --pod gvisor', 'host vs gVisor: which kernel answers uname')
     .example('strace -f uname -r 2>&1 | $0 summary -', 'strace -c from a piped trace')
     .example('$0 diff host=host.log gvisor=runsc.boot.txt --format markdown', 'tables for training material')

@@ -31,4 +31,9 @@ describe('main() in process (the CLI is importable; nothing runs on import)', ()
       await expect(main(argv), argv.join(' ')).rejects.toSatisfy((e: unknown) => userErrorOf(e)?.exitCode === ExitCode.Usage);
     }
   });
+  it('subcommands reach their command: lesson without a file is a usage error', async () => {
+    const { main } = await import('../src/cli.js');
+    const { userErrorOf } = await import('../src/user-errors.js');
+    await expect(main(['lesson'])).rejects.toSatisfy((e: unknown) => userErrorOf(e)?.exitCode === ExitCode.Usage);
+  });
 });
