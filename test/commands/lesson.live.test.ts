@@ -25,10 +25,16 @@ interface Command { title: string; argv: string[]; environments: EnvironmentRepo
 
 describe.skipIf(missing.length > 0)('trace-compare lesson (real runtimes)', () => {
   let tmp: string;
+  let runs: string;
   beforeAll(() => {
     if (!existsSync(path.join(root, 'dist/src/commands/lesson.js'))) execaSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root });
     tmp = mkdtempSync(path.join(os.tmpdir(), 'tc-lesson-test-'));
-    return () => rmSync(tmp, { recursive: true, force: true });
+    // The runs' own TMPDIR, as run.live.test.ts has it: whatever they leave behind shows up there.
+    runs = mkdtempSync(path.join(os.tmpdir(), 'tc-lesson-runs-'));
+    return () => {
+      rmSync(tmp, { recursive: true, force: true });
+      rmSync(runs, { recursive: true, force: true });
+    };
   });
 
   it('runs each command on the host, in runc and in gVisor and reports them all; markdown and html from the same JSON agree', async () => {
@@ -40,8 +46,6 @@ describe.skipIf(missing.length > 0)('trace-compare lesson (real runtimes)', () =
         { title: 'An unimplemented syscall', argv: ['ionice'] },
       ],
     }));
-    const runs = path.join(tmp, 'runs');
-    execaSync('mkdir', [runs]);
     const r = await execa('node', ['-e', RUN_LESSON, file, '--pod', 'runc', '--pod', 'gvisor', '--format', 'json'], {
       reject: false, stdin: 'ignore', cwd: root, env: { NO_COLOR: '1', TMPDIR: runs },
     });
