@@ -152,4 +152,20 @@ describe.skipIf(missing.length > 0)('trace-compare doctor (a private containerd 
     expect(p.fix).toBeNull();
     expect(await leftovers()).toEqual(NOTHING);
   });
+
+  it('Ctrl-C while the gVisor pod runs: exit 130, the pod stopped and removed', async () => {
+    const child = doctor('--pod', 'gvisor');
+    // SIGINT once the pod exists (its shim runs), before doctor is done with it.
+    let seen = false;
+    for (let i = 0; i < 200 && !seen; i++) {
+      seen = (await execa('ps', ['-eo', 'args'], { reject: false })).stdout.split('\n').some((a) => a.includes('containerd-shim') && a.includes(dir));
+      if (!seen) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen).toBe(true);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toContain('interrupted by SIGINT, cleaning up');
+    expect(await leftovers()).toEqual(NOTHING);
+  });
 });
