@@ -6,7 +6,7 @@ flock /tmp/trace-compare-live.lock node -e "$L" lessons/seed.json --format json 
 node -e "$L" -- --from-json docs/lesson-seed.json --format markdown > docs/lesson-seed.md
 node -e "$L" -- --from-json docs/lesson-seed.json --format html > docs/lesson-seed.html
 gzip -9 -n docs/lesson-seed.json    # kept gzipped: zcat docs/lesson-seed.json.gz | ... --from-json /dev/stdin
-# The same with the CLI once wired:
+# The same with the CLI (src/cli.ts wires the subcommand since commit 3c29d8c):
 #   trace-compare lesson lessons/seed.json --format json > docs/lesson-seed.json
 #   trace-compare lesson --from-json docs/lesson-seed.json --format markdown > docs/lesson-seed.md   (html likewise)
 # The screenshot: 1280 x 2000 pixels of the page from its first command, in Debian's headless Chromium
