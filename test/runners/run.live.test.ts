@@ -9,6 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync
 import { resolveEnvironment, which, toolsFor, checkTools, checkRuntime, installMissing } from '../../src/runners/resolve.js';
 import { inspectExecutable, sharedLibraries } from '../../src/runners/elf.js';
 import { runEnvironment, probeKernelRelease } from '../../src/runners/run.js';
+import { RECORD_THEN_REPLAY } from '../../src/runners/host-trace.js';
+import { readCounts } from '../../src/runners/bpf-count.js';
 import { RunError } from '../../src/runners/errors.js';
 import { liveResources } from '../../src/runners/registry.js';
 import type { EnvironmentSpec, RunOutcome, RunOptions } from '../../src/runners/types.js';
@@ -263,8 +265,17 @@ describe('a user rootfs is used as-is and not modified', () => {
 
 describe('perf trace wrapping', () => {
   for (const [env, reason] of [[HOST, null], [RUNC, reasons.runc], [GVISOR, reasons.runsc]] as const) {
-    it.skipIf(!!reason || noPerf)(`${env.name}: perf sees the whole run and the exit status survives perf`, async () => {
+    it.skipIf(!!reason || noPerf || !has('bpftrace'))(`${env.name}: the in-kernel counts follow the whole run and the exit status survives the gated wrapper`, async () => {
       const o = await run(env, ['cat', '/nonexistent'], { tracePerf: true });
+      expect(o.exitCode).toBe(1);
+      expect(o.hostTrace?.format).toBe('bpf-counts');
+      const counts = await readCounts(o.hostTrace!.file);
+      expect(counts.lostEvents).toBe(0);
+      if (env.runtime !== 'runsc') expect(counts.execs.some((x) => x.filename.endsWith('/cat')), 'exec of cat counted').toBe(true);
+      else expect(counts.execs.filter((x) => x.filename === '/proc/self/exe').length).toBeGreaterThanOrEqual(2); // Sentry and gofer
+    });
+    it.skipIf(!!reason || noPerf)(`${env.name}: perf sees the whole run and the exit status survives perf`, async () => {
+      const o = await run(env, ['cat', '/nonexistent'], { tracePerf: true, hostTracer: RECORD_THEN_REPLAY });
       expect(o.exitCode).toBe(1); // perf itself always exits 0
       expect(o.hostTrace).not.toBeNull();
       const text = readFileSync(o.hostTrace!.file, 'utf8');
