@@ -80,6 +80,8 @@ async function diagnose(endpoint: string, pods: { pod: string; runtimeClass: str
     node.config = readCriConfig((await node.cri.status({ verbose: true }, { signal })).info);
     if (!node.config) node.configFailure = `${node.version.runtimeName} publishes no CRI config in Status (verbose)`;
   } catch (e) {
+    // An address that is no socket's is the user's to fix (exit 2); a runtime that does not answer is a finding.
+    if (e instanceof RunError && e.code === 'BAD_REQUEST') throw new UserError(e.message, ExitCode.Usage, e.context.hint);
     if (!node.cri) node.failure = (e as Error).message;
     else node.configFailure = `CRI Status: ${(e as Error).message}`;
   }
@@ -128,6 +130,8 @@ export function exitCode(report: DoctorReport): number {
   return missing ? ExitCode.MissingRuntime : ExitCode.RuntimeFailed;
 }
 
+const RUNTIME_NAMES: Record<string, string> = { containerd: 'containerd', dockershim: 'dockershim', 'cri-o': 'CRI-O' };
+
 const indent = (text: string, pad: string) => text.trimEnd().split('\n').map((l) => pad + l).join('\n') + '\n';
 
 export function renderDoctor(report: DoctorReport): string {
@@ -140,8 +144,8 @@ export function renderDoctor(report: DoctorReport): string {
     for (const ch of p.checks) out += `  ${mark[ch.status]}  ${ch.name.padEnd(width)}  ${escapeControls(ch.detail)}\n`;
     const f = p.fix;
     if (!f) continue;
-    out += `\n  ${c.bold('What it means.')} ${f.refusal.runtime} refused the handler in its own words: ${escapeControls(f.refusal.words)}\n`;
-    out += `  ${f.otherWordings.map((w) => `${w.runtime === 'dockershim' ? 'the seed\'s node (dockershim) says' : `${w.runtime} says`}: ${escapeControls(w.words)}`).join('; ')}.\n`;
+    out += `\n  ${c.bold('What it means.')} ${RUNTIME_NAMES[f.refusal.runtime]} refused the handler in its own words: ${escapeControls(f.refusal.words)}\n`;
+    out += `  ${f.otherWordings.map((w) => `${w.runtime === 'dockershim' ? 'the seed\'s node (dockershim) says' : `${RUNTIME_NAMES[w.runtime]} says`}: ${escapeControls(w.words)}`).join('; ')}.\n`;
     out += `  ${escapeControls(f.meaning)}\n`;
     out += `\n  ${c.bold('The fix.')} Add to ${f.configFile}:\n\n${indent(escapeControls(f.stanza), '    ')}`;
     if (f.upstream) out += `\n  Or ${escapeControls(f.upstream.note)}\n\n${indent(escapeControls(f.upstream.stanza), '    ')}`;

@@ -317,7 +317,7 @@ export async function fixFor(node: Node, refusal: HandlerMissing, runtimeClass: 
   let plan: HandlerPlan | null = shimHere ? upstream : (node.config && (await siblingPlan(node.config, handler))) ?? (bin ? { kind: 'runc-shim', handler, binaryName: bin } : upstream);
   plan ??= { kind: 'runc-shim', handler, binaryName: `/usr/local/bin/${binaryOf(handler)}` };
   const upstreamNote = upstream && plan.kind !== 'shim'
-    ? { note: `upstream's form, with gVisor's or Kata's own shim (${shimName}) on containerd's PATH (the seed's install script put it in /usr/local/bin):`, stanza: containerdStanza(upstream, version) }
+    ? { note: `upstream's form, with the handler's own shim (${shimName}) on containerd's PATH${handler === 'runsc' ? ' (gVisor\'s release ships it; the seed\'s install script put it in /usr/local/bin)' : ''}:`, stanza: containerdStanza(upstream, version) }
     : null;
   return {
     refusal,

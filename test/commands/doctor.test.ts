@@ -7,7 +7,8 @@ import path from 'node:path';
 import { WORDINGS, recogniseHandlerMissing } from '../../src/doctor/wording.js';
 import { containerdStanza, crioStanza, criPluginTable, runtimeClassManifest, upstreamPlan } from '../../src/doctor/fix.js';
 import { fixFor, readCriConfig, siblingPlan, type Check, type Node } from '../../src/doctor/checks.js';
-import { exitCode, renderDoctor, type DoctorReport } from '../../src/commands/doctor.js';
+import { exitCode, renderDoctor, runDoctor, type DoctorReport } from '../../src/commands/doctor.js';
+import { UserError } from '../../src/errors.js';
 
 describe('recogniseHandlerMissing', () => {
   it('reads the seed\'s own event line: dockershim\'s wording, handler runsc', () => {
@@ -173,5 +174,15 @@ describe('exit code and report', () => {
     expect(text).toContain('the seed\'s node (dockershim) says: RuntimeHandler "runsc" not supported');
     expect(text).toContain('\n    [a]\n      b = 1\n');
     expect(text).toContain('    apiVersion: node.k8s.io/v1\n');
+  });
+});
+
+describe('runDoctor\'s usage errors', () => {
+  it('an endpoint that is no unix socket address, or a bad --pod: one line, exit 2', async () => {
+    for (const a of [{ 'cri-endpoint': 'tcp://localhost:1' }, { pod: ['bad name'] }]) {
+      const err = await runDoctor({ format: 'table', ...a }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UserError);
+      expect((err as UserError).exitCode).toBe(2);
+    }
   });
 });
