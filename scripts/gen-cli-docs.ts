@@ -9,6 +9,9 @@ import { RUN_OPTIONS } from '../src/commands/run-options.js';
 import { DIFF_OPTIONS, PARSE_OPTIONS, SUMMARY_OPTIONS } from '../src/commands/saved-options.js';
 import { CLEANUP_OPTIONS } from '../src/commands/cleanup.js';
 import { optionsMarkdown } from '../src/commands/options.js';
+import { LESSON_OPTIONS } from '../src/commands/lesson.js';
+import { DOCTOR_OPTIONS } from '../src/commands/doctor.js';
+import { PODS_OPTIONS } from '../src/commands/pods.js';
 import { exitCodesMarkdown } from '../src/errors.js';
 
 export const GENERATED = {
@@ -17,6 +20,9 @@ export const GENERATED = {
   'summary-options': () => optionsMarkdown(SUMMARY_OPTIONS),
   'diff-options': () => optionsMarkdown(DIFF_OPTIONS),
   'cleanup-options': () => optionsMarkdown(CLEANUP_OPTIONS),
+  'lesson-options': () => optionsMarkdown(LESSON_OPTIONS),
+  'doctor-options': () => optionsMarkdown(DOCTOR_OPTIONS),
+  'pods-options': () => optionsMarkdown(PODS_OPTIONS),
   'exit-codes': exitCodesMarkdown,
 } as const;
 

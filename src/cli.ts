@@ -1,4 +1,4 @@
-// The CLI: subcommands parse, summary, diff, lesson, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
+// The CLI: subcommands parse, summary, diff, lesson, doctor, pods, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
 
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -10,6 +10,8 @@ import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { isRunOption } from './commands/run-args.js';
 import { lessonYargs, runLesson } from './commands/lesson.js';
+import { DOCTOR_OPTIONS, runDoctor, type DoctorArgs } from './commands/doctor.js';
+import { PODS_OPTIONS, runPods, type PodsArgs } from './commands/pods.js';
 import { CLEANUP_OPTIONS, runCleanup } from './commands/cleanup.js';
 import { declareOptions, type ArgsOf } from './commands/options.js';
 import { DIFF_OPTIONS, PARSE_OPTIONS, SUMMARY_OPTIONS } from './commands/saved-options.js';
@@ -17,7 +19,7 @@ import { userErrorOf } from './user-errors.js';
 import { cleanupAll, signalExitCode } from './runners/registry.js';
 import { releaseEarlySignals } from './early-signals.js';
 
-const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'lesson', 'cleanup', 'help', 'completion']);
+const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'lesson', 'doctor', 'pods', 'cleanup', 'help', 'completion']);
 
 /** Parses `argv` (without node and the script) and runs the command; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -75,6 +77,22 @@ export async function main(argv: string[]): Promise<number> {
         const a = argv as unknown as ArgsOf<typeof DIFF_OPTIONS> & { logs: string[] };
         await runDiff(a.logs, a.format, diag);
         finish(a.strict);
+      },
+    )
+    .command(
+      'doctor',
+      'check each link from runtime binary to a running pod (containerd, RuntimeClass handler, sandbox image, kernel release); says what fixes a broken one',
+      (y) => declareOptions(y, DOCTOR_OPTIONS),
+      async (argv) => {
+        code = await runDoctor(argv as unknown as DoctorArgs);
+      },
+    )
+    .command(
+      'pods',
+      'the pod sandboxes and containers runs with --backend cri created that still exist (like crictl pods / crictl ps)',
+      (y) => declareOptions(y, PODS_OPTIONS),
+      async (argv) => {
+        code = await runPods(argv as unknown as PodsArgs);
       },
     )
     .command(

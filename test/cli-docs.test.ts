@@ -31,9 +31,12 @@ describe('main() in process (the CLI is importable; nothing runs on import)', ()
       await expect(main(argv), argv.join(' ')).rejects.toSatisfy((e: unknown) => userErrorOf(e)?.exitCode === ExitCode.Usage);
     }
   });
-  it('subcommands reach their command: lesson without a file is a usage error', async () => {
+  it('subcommands reach their command: lesson without a file, doctor and pods with bad options are usage errors', async () => {
     const { main } = await import('../src/cli.js');
     const { userErrorOf } = await import('../src/user-errors.js');
     await expect(main(['lesson'])).rejects.toSatisfy((e: unknown) => userErrorOf(e)?.exitCode === ExitCode.Usage);
+    for (const argv of [['doctor', '--format', 'yaml'], ['pods', '--cri-endpoint']]) {
+      await expect(main(argv), argv.join(' ')).rejects.toSatisfy((e: unknown) => userErrorOf(e)?.exitCode === ExitCode.Usage);
+    }
   });
 });
