@@ -87,6 +87,6 @@ export function renderPods(r: PodsReport): string {
   out += '\n' + c.bold(`containers (${r.containers.length})`) + '\n';
   out += columns(['CONTAINER', 'CREATED', 'STATE', 'NAME', 'POD ID', 'IMAGE', 'RUN'],
     r.containers.map((k) => [k.id.slice(0, 13), k.created, k.state, k.name, k.podId.slice(0, 13), k.image, k.run]));
-  out += '\ntrace-compare cleanup removes them\n';
+  out += '\neach belongs to a run still going, or was left by one that was killed (SIGKILL)\n';
   return out;
 }
