@@ -19,7 +19,8 @@ export async function installedTable(): Promise<GvisorTable | null> {
   const runsc = await which('runsc');
   if (!runsc) return null;
   try {
-    const opts = { timeout: 10_000, maxBuffer: 8 << 20 };
+    // SIGKILL: a runsc that ignores SIGTERM (a hung one) must not hold the report forever.
+    const opts = { timeout: 5_000, killSignal: 'SIGKILL' as const, maxBuffer: 8 << 20 };
     const [help, version] = await Promise.all([run(runsc, ['help', 'syscalls', '--format=json'], opts), run(runsc, ['--version'], opts)]);
     return tableFromRunscHelp(JSON.parse(help.stdout), runscVersionOf(version.stdout), `installed ${runsc}`);
   } catch {
