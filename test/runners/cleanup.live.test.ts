@@ -101,12 +101,19 @@ describe.each(ENVS)('$name: interrupted and timed-out runs leave nothing', (env)
       const arg = marker();
       const ac = new AbortController();
       let seenRunning = 0;
-      setTimeout(() => {
+      // From 2 s on, abort once the workload runs (the tracers' start, bpftrace's compile on a loaded machine,
+      // may take longer than 2 s), or after 20 s whatever it is doing.
+      const deadline = Date.now() + 20_000;
+      const look = () => {
         // Under gVisor the sleep runs inside ptrace stubs ("exe"): find the run by dir and cgroup.
         const live = liveResources()[0];
-        void processesOf(live?.tempDir ?? '', arg, live?.containerId ?? null)
-          .then((p) => { seenRunning = p.length; ac.abort(); });
-      }, 2000);
+        void processesOf(live?.tempDir ?? '', arg, live?.containerId ?? null).then((p) => {
+          seenRunning = p.length;
+          if (p.length > 0 || Date.now() > deadline) ac.abort();
+          else setTimeout(look, 250);
+        });
+      };
+      setTimeout(look, 2000);
       const t0 = Date.now();
       const o = await runEnvironment(env, { command: ['sleep', arg], timeoutMs: 60_000, tracePerf, signal: ac.signal });
       expect(seenRunning, 'the workload was running when aborted').toBeGreaterThan(0);
