@@ -169,7 +169,7 @@ export function envCells(e: EnvironmentReport): string[] {
 export function runtimeOwn(e: EnvironmentReport): { syscall: string; calls: number }[] {
   const h = e.hostKernel;
   if (!h) return [];
-  if (!h.roles) return h.syscalls;
+  if (!h.roles) return [...h.syscalls];
   const n = new Map<string, number>();
   for (const r of h.roles) if (r.kind === 'runtime') for (const s of r.syscalls) n.set(s.syscall, (n.get(s.syscall) ?? 0) + s.calls);
   return [...n].map(([syscall, calls]) => ({ syscall, calls }));
