@@ -100,12 +100,41 @@ describe.skipIf(reason !== null)('--backend cri', () => {
     const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
     try {
       const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
-        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp },
+        // No SIGKILL 5 s after our signal (execa's default): the CLI's own teardown is what is tested.
+        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp }, forceKillAfterDelay: false,
       });
       await new Promise((r) => setTimeout(r, 4000));
       child.kill('SIGINT');
       const r = await child;
       expect(r.exitCode, String(r.stderr)).toBe(130);
+      expect(await leftovers(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM once both pods run leaves nothing either', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
+    try {
+      const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
+        // No SIGKILL 5 s after our signal (execa's default): the CLI's own teardown is what is tested.
+        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp }, forceKillAfterDelay: false,
+      });
+      // Up when both pods' containers run (ours carry the run label).
+      const c = await connectCri(endpoint);
+      let running = 0;
+      try {
+        for (let i = 0; i < 100 && running < 2; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          running = (await c.listContainers()).containers.filter((k) => RUN_LABEL in k.labels && k.state === 'CONTAINER_RUNNING').length;
+        }
+      } finally {
+        c.close();
+      }
+      expect(running).toBe(2);
+      child.kill('SIGTERM');
+      const r = await child;
+      expect(r.exitCode, String(r.stderr)).toBe(143);
       expect(await leftovers(tmp)).toEqual([]);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
