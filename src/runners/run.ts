@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, chmod, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -209,7 +210,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       // An abort while the bundle was being built fired no event for the listener added just now.
       if (opts.signal?.aborted) void stop('interrupt');
       if (bpftrace && child.pid) {
-        const gate = child.stdio[3] as NodeJS.WritableStream;
+        const gate = child.stdio[3] as unknown as Writable;
         const ended = new AbortController();
         void child.finally(() => ended.abort());
         opts.signal?.addEventListener('abort', () => ended.abort(), { once: true });
@@ -217,7 +218,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
           if (!ended.signal.aborted) process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be taken: ${e instanceof Error ? e.message : String(e)}`);
           return null;
         });
-        gate.end('go\n');
+        // Stopped meanwhile: the gate closes unopened and the wrapper exits without running anything.
+        if (ended.signal.aborted || stopReason !== null) gate.destroy();
+        else gate.end('go\n');
       }
       opts.onTraceStart?.(runtime?.kind === 'runsc' ? { dir: runscLogDir } : traceWorkload ? { file: path.join(outDir, STRACE_LOG) } : {});
     }
