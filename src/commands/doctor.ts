@@ -14,7 +14,7 @@ import { connectCri } from '../runners/cri/client.js';
 import { resolveCriEnvironment } from '../runners/cri/pod-spec.js';
 import { RunError } from '../runners/errors.js';
 import { CHECKS, checkBinary, checkHandlerConfigured, checkPod, checkSandboxImage, fixFor, readCriConfig, type Check, type Node, type PodDiagnosis } from '../doctor/checks.js';
-import { WORDINGS } from '../doctor/wording.js';
+import { WORDINGS } from '../runners/cri/wording.js';
 import type { ArgsOf, OptionSpec } from './options.js';
 
 export const DOCTOR_OPTIONS = {

@@ -11,11 +11,11 @@ import { escapeControls } from '../report/escape.js';
 import { which } from '../runners/resolve.js';
 import { register } from '../runners/registry.js';
 import { POD_NAMESPACE, RUN_LABEL, parseCriLogLine } from '../runners/cri/pod-spec.js';
-import { kill, listProcesses } from '../runners/procs.js';
+import { readCriConfig, removePodSandbox, runscBehindShim, type CriConfig } from '../runners/cri/node-config.js';
 import { parseRunscLogDir } from '../../parsers/runsc-log.js';
 import { releaseFromUname } from '../compare.js';
 import type { CriClient, PodSandboxConfig, VersionResponse } from '../runners/cri/client.js';
-import { recogniseHandlerMissing, meaning, WORDINGS, type HandlerMissing } from './wording.js';
+import { recogniseHandlerMissing, meaning, WORDINGS, type HandlerMissing } from '../runners/cri/wording.js';
 import { containerdStanza, crioStanza, runtimeClassManifest, upstreamPlan, type HandlerPlan } from './fix.js';
 
 export type CheckStatus = 'ok' | 'failed' | 'skipped';
@@ -55,26 +55,7 @@ export interface PodDiagnosis {
   fix: Fix | null;
 }
 
-/** What containerd's Status(verbose) says of its CRI config: the handlers and the sandbox image. */
-export interface CriConfig {
-  runtimes: Record<string, { runtimeType: string; options: Record<string, unknown> | null }>;
-  sandboxImage: string | null;
-}
-
-/** The `config` JSON of containerd's Status(verbose) info; null when the runtime does not publish one (CRI-O). */
-export function readCriConfig(info: Record<string, string>): CriConfig | null {
-  const text = info.config;
-  if (text === undefined) return null;
-  let cfg: { containerd?: { runtimes?: Record<string, { runtimeType?: string; options?: Record<string, unknown> | null }> }; sandboxImage?: string };
-  try {
-    cfg = JSON.parse(text) as typeof cfg;
-  } catch {
-    return null;
-  }
-  const runtimes: CriConfig['runtimes'] = {};
-  for (const [name, r] of Object.entries(cfg.containerd?.runtimes ?? {})) runtimes[name] = { runtimeType: r.runtimeType ?? '', options: r.options ?? null };
-  return { runtimes, sandboxImage: typeof cfg.sandboxImage === 'string' && cfg.sandboxImage !== '' ? cfg.sandboxImage : null };
-}
+export { readCriConfig, type CriConfig };
 
 /** The OCI binary behind each handler the docs know (kata's runtime CLI; its shim is containerd-shim-kata-v2). */
 const BINARY: Record<string, string> = { runsc: 'runsc', runc: 'runc', crun: 'crun', kata: 'kata-runtime' };
@@ -136,11 +117,6 @@ export async function checkSandboxImage(node: Node, signal?: AbortSignal): Promi
 }
 
 /** gVisor behind containerd's runc v2 shim (setup-cri's form): the shim never sees a gVisor container exit. */
-function runscUnderRuncShim(node: Node, handler: string): boolean {
-  const r = node.config?.runtimes[handler];
-  const bn = r?.options?.BinaryName;
-  return r?.runtimeType === 'io.containerd.runc.v2' && typeof bn === 'string' && path.basename(bn).includes('runsc');
-}
 
 /**
  * Links 5 and 6: RunPodSandbox with the handler (in the node's network namespace: no CNI needed), then a
@@ -245,41 +221,10 @@ async function sentryRelease(dir: string): Promise<string | null> {
 }
 
 /** The shim processes of a pod (the runc v2 shim serves a pod's containers from one process), cleanup runs included. */
-async function shimsOf(podId: string): Promise<number[]> {
-  return (await listProcesses()).filter((p) => p.cmdline.includes('containerd-shim') && p.cmdline.includes(` -id ${podId} `)).map((p) => p.pid);
-}
-
-// TEMPORARY until CRI-core's backend commits its teardown. Behind the runc v2 shim a gVisor container is
-// never seen to exit, so Stop waits for ever: runsc's own state goes first (delete -force), then the
-// pod's shim, whose death makes containerd mark everything exited; then Stop and Remove answer at once.
+/** Stop and Remove always; a failure is said, with where to find the pod (runs' teardown, node-config.ts). */
 async function removePod(node: Node, handler: string, podId: string): Promise<void> {
-  const cri = node.cri!;
-  const opts = { timeoutMs: 15_000 };
-  if (runscUnderRuncShim(node, handler)) {
-    const r = node.config!.runtimes[handler]!;
-    const root = path.join(typeof r.options?.Root === 'string' ? r.options.Root : '/run/containerd/runc', 'k8s.io');
-    const bin = String(r.options!.BinaryName);
-    const ids = (await cri.listContainers({ filter: { podSandboxId: podId } }, opts).catch(() => ({ containers: [] }))).containers.map((c) => c.id);
-    for (const id of [...ids, podId]) await execa(bin, ['--root', root, 'delete', '-force', id], { reject: false, stdin: 'ignore', timeout: 15_000 });
-    for (const pid of await shimsOf(podId)) kill(pid, 'SIGKILL');
-  }
-  // containerd reaps a killed shim in the background: until it has, Stop may fail. Retry for a while.
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const failure = await cri.stopPodSandbox({ podSandboxId: podId }, opts)
-      .then(() => cri.removePodSandbox({ podSandboxId: podId }, opts))
-      .then(() => null, (e: Error) => e.message);
-    if (failure === null) {
-      // containerd's `shim delete` after a killed shim outlives the Remove by a moment: the pod is gone once it is.
-      while ((await shimsOf(podId)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      return;
-    }
-    if (Date.now() > deadline) {
-      process.stderr.write(`trace-compare: could not remove pod ${podId.slice(0, 13)}: ${escapeControls(failure)} (trace-compare pods lists it)\n`);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const failure = await removePodSandbox(node.cri!, podId, node.config ? runscBehindShim(node.config, handler) : null);
+  if (failure !== null) process.stderr.write(`trace-compare: could not remove pod ${podId.slice(0, 13)}: ${escapeControls(failure)} (trace-compare pods lists it)\n`);
 }
 
 /**

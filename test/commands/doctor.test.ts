@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WORDINGS, recogniseHandlerMissing } from '../../src/doctor/wording.js';
+import { WORDINGS, recogniseHandlerMissing } from '../../src/runners/cri/wording.js';
 import { containerdStanza, crioStanza, criPluginTable, runtimeClassManifest, upstreamPlan } from '../../src/doctor/fix.js';
 import { fixFor, readCriConfig, siblingPlan, type Check, type Node } from '../../src/doctor/checks.js';
 import { exitCode, renderDoctor, runDoctor, type DoctorReport } from '../../src/commands/doctor.js';

@@ -9,8 +9,9 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+// gRPC is loaded by connectCri, not at start-up: every other command would pay for it.
+import type * as Grpc from '@grpc/grpc-js';
+import type * as ProtoLoader from '@grpc/proto-loader';
 import { RunError, type RunErrorCode } from '../errors.js';
 
 // ---- messages (the fields of api.proto; optional in requests, always present in responses) ----
@@ -219,13 +220,19 @@ export class CriError extends RunError {
   }
 }
 
+/** gRPC's status codes, fixed by its spec (grpc/doc/statuscodes.md): named without loading the library. */
+const STATUS_NAMES = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
+  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL',
+  'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'] as const;
+const STATUS = Object.fromEntries(STATUS_NAMES.map((n, i) => [n, i])) as Record<(typeof STATUS_NAMES)[number], number>;
+
 /** The runtime could not be reached or does not speak CRI v1: not available. Any other failure: it ran and failed. */
-function errorCode(status: grpc.status): RunErrorCode {
+function errorCode(status: number): RunErrorCode {
   switch (status) {
-    case grpc.status.UNAVAILABLE:
-    case grpc.status.UNIMPLEMENTED:
+    case STATUS.UNAVAILABLE:
+    case STATUS.UNIMPLEMENTED:
       return 'NOT_AVAILABLE';
-    case grpc.status.INVALID_ARGUMENT:
+    case STATUS.INVALID_ARGUMENT:
       return 'BAD_REQUEST';
     default:
       return 'RUNTIME_FAILED';
@@ -233,15 +240,15 @@ function errorCode(status: grpc.status): RunErrorCode {
 }
 
 export function criError(rpc: string, endpoint: string, e: unknown): CriError {
-  const se = e as Partial<grpc.ServiceError>;
-  const code = typeof se.code === 'number' ? se.code : grpc.status.UNKNOWN;
+  const se = e as Partial<Grpc.ServiceError>;
+  const code = typeof se.code === 'number' ? se.code : STATUS.UNKNOWN;
   const details = typeof se.details === 'string' ? se.details : e instanceof Error ? e.message : String(e);
-  const name = grpc.status[code] ?? 'UNKNOWN';
-  const hint = code === grpc.status.UNAVAILABLE ? `is a CRI runtime listening on ${endpoint}? (bash scripts/setup-cri.sh start runs a private containerd)` : undefined;
+  const name = STATUS_NAMES[code] ?? 'UNKNOWN';
+  const hint = code === STATUS.UNAVAILABLE ? `is a CRI runtime listening on ${endpoint}? (bash scripts/setup-cri.sh start runs a private containerd)` : undefined;
   return new CriError(errorCode(code), `CRI ${rpc}: ${details}`, rpc, name, details, hint ? { hint } : {});
 }
 
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
+const LOADER_OPTIONS: ProtoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
 /** api.proto beside this module (tests run the sources) or, from dist/, in the sources it was built from. */
 function protoPath(): string {
@@ -254,11 +261,15 @@ function protoPath(): string {
   return found;
 }
 
-let services: { runtime: grpc.ServiceClientConstructor; image: grpc.ServiceClientConstructor } | null = null;
-function loadServices() {
+/** Set by loadServices, before any client exists: every use below is on a connected client's path. */
+let grpc: typeof Grpc;
+let services: { runtime: Grpc.ServiceClientConstructor; image: Grpc.ServiceClientConstructor } | null = null;
+async function loadServices() {
   if (!services) {
+    const [grpcModule, protoLoader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
+    grpc = grpcModule;
     const def = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath(), LOADER_OPTIONS)) as unknown as {
-      runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor; ImageService: grpc.ServiceClientConstructor } };
+      runtime: { v1: { RuntimeService: Grpc.ServiceClientConstructor; ImageService: Grpc.ServiceClientConstructor } };
     };
     services = { runtime: def.runtime.v1.RuntimeService, image: def.runtime.v1.ImageService };
   }
@@ -280,7 +291,7 @@ export async function connectCri(endpoint: string): Promise<CriClient> {
   if (!existsSync(sock)) {
     throw new RunError('NOT_AVAILABLE', `no CRI runtime at ${endpoint}: ${sock} does not exist`, { hint: 'start one: bash scripts/setup-cri.sh start (a private containerd), or give --cri-endpoint' });
   }
-  const { runtime, image } = loadServices();
+  const { runtime, image } = await loadServices();
   const creds = grpc.credentials.createInsecure();
   // The socket is local: no keepalive pings; messages as large as a kubelet allows (16 MiB).
   const channelOptions = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
@@ -291,14 +302,14 @@ export async function connectCri(endpoint: string): Promise<CriClient> {
     im.close();
   };
 
-  const call = <Res>(svc: grpc.Client, rpc: string, method: string, req: object, opts: CallOptions = {}): Promise<Res> =>
+  const call = <Res>(svc: Grpc.Client, rpc: string, method: string, req: object, opts: CallOptions = {}): Promise<Res> =>
     new Promise<Res>((resolve, reject) => {
       if (opts.signal?.aborted) {
-        reject(criError(rpc, endpoint, { code: grpc.status.CANCELLED, details: 'cancelled before it was sent' }));
+        reject(criError(rpc, endpoint, { code: STATUS.CANCELLED, details: 'cancelled before it was sent' }));
         return;
       }
       const deadline = new Date(Date.now() + (opts.timeoutMs ?? CALL_TIMEOUT_MS));
-      const fn = (svc as unknown as Record<string, (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v: Res) => void) => grpc.ClientUnaryCall>)[method]!;
+      const fn = (svc as unknown as Record<string, (r: object, o: Grpc.CallOptions, cb: (e: Grpc.ServiceError | null, v: Res) => void) => Grpc.ClientUnaryCall>)[method]!;
       const onAbort = () => c.cancel();
       const c = fn.call(svc, req, { deadline }, (err, value) => {
         opts.signal?.removeEventListener('abort', onAbort);

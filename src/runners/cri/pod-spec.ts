@@ -8,6 +8,7 @@ import type { Limits } from '../confinement.js';
 import { CPU_PERIOD_US } from '../confinement.js';
 import { envList } from '../environment.js';
 import { RunError } from '../errors.js';
+import { recogniseHandlerMissing } from './wording.js';
 
 /** The label every pod sandbox and container of ours carries; its value is the run's id. */
 export const RUN_LABEL = 'trace-compare.io/run';
@@ -45,10 +46,8 @@ export function resolveCriEnvironment(spec: string): EnvironmentSpec & { handler
   return { name, runtime, handler };
 }
 
-/** The host's answer when a handler is not configured: containerd's, CRI-O's, dockershim's words. */
-export function isHandlerMissing(message: string): boolean {
-  return /no runtime for "[^"]*" is configured|RuntimeHandler "[^"]*" not supported|failed to find runtime handler \S+ from runtime list/i.test(message);
-}
+/** The host's answer when a handler is not configured: containerd's, CRI-O's, dockershim's words (wording.ts). */
+export const isHandlerMissing = (message: string): boolean => recogniseHandlerMissing(message) !== null;
 
 export interface SandboxRequest {
   id: string;

@@ -38,8 +38,9 @@ import { cgroupMounts, removeCgroupsNamed } from '../cgroup.js';
 import { RECORD_THEN_REPLAY } from '../host-trace.js';
 import { readLines, DEFAULT_MAX_LINE } from '../../../parsers/lines.js';
 import { connectCri, CriError, type CriClient } from './client.js';
-import { containerConfig, isHandlerMissing, isPauseLine, parseCriLogLine, sandboxConfig, CONTAINERD_NAMESPACE } from './pod-spec.js';
+import { containerConfig, isHandlerMissing, isPauseLine, parseCriLogLine, sandboxConfig } from './pod-spec.js';
 import { defaultCriEndpoint } from './endpoint.js';
+import { readCriConfig, removePodSandbox, runscBehindShim, runscCommand, type RunscBehindShim } from './node-config.js';
 
 /** Bound for each teardown call (stop, remove, runsc delete): a hung runtime must not hang the exit. */
 const TEARDOWN_MS = 15_000;
@@ -47,11 +48,10 @@ const POLL_MS = 50;
 
 type StopReason = 'timeout' | 'interrupt';
 
-/** What the node's CRI config says of one handler (from Status verbose). */
+/** What the node's CRI config says of the pod's handler (from Status verbose). */
 interface HandlerInfo {
-  runtimeType: string;
-  binary: string | null;
-  root: string | null;
+  sandboxImage: string;
+  runsc: RunscBehindShim | null;
 }
 
 export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions): Promise<RunOutcome> {
@@ -93,7 +93,7 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
 
   let sandboxId: string | null = null;
   let containerId: string | null = null;
-  let handlerInfo: (HandlerInfo & { sandboxImage: string }) | null = null;
+  let handlerInfo: HandlerInfo | null = null;
   let perf: ResultPromise | null = null;
   let stopReason: StopReason | null = null;
   let stopping: Promise<void> | null = null;
@@ -115,35 +115,13 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
 
   // runsc behind the runc v2 shim (setup-cri.sh's wrapper): the shim knows nothing of runsc's own state,
   // so the runner asks runsc directly, under the handler's own state root.
-  const runsc = async (args: string[], timeoutMs = TEARDOWN_MS) => {
-    if (!handlerInfo?.binary || !handlerInfo.root) return null;
-    return execa(handlerInfo.binary, ['--root', path.join(handlerInfo.root, CONTAINERD_NAMESPACE), ...args], {
-      reject: false, stdin: 'ignore', timeout: timeoutMs, forceKillAfterDelay: 1000,
-    }).catch(() => null);
-  };
+  const runsc = async (args: string[], timeoutMs = TEARDOWN_MS) => (handlerInfo?.runsc ? runscCommand(handlerInfo.runsc, args, timeoutMs) : null);
 
   const teardown = (): Promise<void> => {
     tornDown ??= (async () => {
       if (sandboxId) {
-        const podSandboxId = sandboxId;
-        // gVisor: a short first try; when the shim holds the pod's container as running it never succeeds.
-        const stopPod = () => client.stopPodSandbox({ podSandboxId }, { timeoutMs: gvisor ? 2000 : TEARDOWN_MS }).then(() => true, () => false);
-        if (gvisor) {
-          // runsc on the runc shim: the shim watches the sandbox's pid for every container of the pod and
-          // `runsc kill` fails once the sandbox stops ("sandbox is not running"), so StopPodSandbox alone
-          // waits forever. runsc's own delete -force ends the pod first; if the shim still holds the
-          // containers as running, it is ended and containerd cleans up after it ("shim disconnected").
-          for (const cid of [containerId, podSandboxId]) if (cid) await runsc(['delete', '-force', cid]);
-          if (!(await stopPod())) {
-            await killAll({ roots: [], argvTokens: [`-id ${podSandboxId} `], cgroupNames: [] }, 3000);
-            await stopPod();
-          }
-        } else {
-          await stopPod();
-        }
-        await client.removePodSandbox({ podSandboxId }, { timeoutMs: TEARDOWN_MS }).catch((e: unknown) => {
-          process.emitWarning(`trace-compare: pod sandbox ${podSandboxId} of ${env.name} could not be removed: ${e instanceof Error ? e.message : String(e)}`);
-        });
+        const failure = await removePodSandbox(client, sandboxId, gvisor ? (handlerInfo?.runsc ?? null) : null, TEARDOWN_MS);
+        if (failure !== null) process.emitWarning(`trace-compare: pod sandbox ${sandboxId} of ${env.name} could not be removed: ${failure}`);
       }
       // What the runtime left: anything in the pod's cgroup, the runtime's processes named after the pod.
       // (Not the temp dir's name: perf's argv has it, and perf records until the pod is gone.)
@@ -242,7 +220,7 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
     if (containerId && runtimeError === null && stopReason === null) {
       const info = await client.containerStatus({ containerId, verbose: true }).catch(() => null);
       workloadPid = pidOf(info?.info);
-      exitCode = await waitExit(client, containerId, gvisor && handlerInfo.runtimeType === 'io.containerd.runc.v2' ? runsc : null, () => stopReason !== null);
+      exitCode = await waitExit(client, containerId, gvisor && handlerInfo.runsc ? runsc : null, () => stopReason !== null);
       exited = exitCode !== null;
     }
     clearTimeout(timer);
@@ -299,25 +277,12 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
   }
 }
 
-/** The handler's runtime options and the node's sandbox image, from the CRI config containerd reports. */
-async function handlerOf(client: CriClient, handler: string): Promise<HandlerInfo & { sandboxImage: string }> {
-  const st = await client.status({ verbose: true });
-  let config: { sandboxImage?: string; containerd?: { runtimes?: Record<string, { runtimeType?: string; options?: { BinaryName?: string; Root?: string } | null }> } } = {};
-  try {
-    config = JSON.parse(st.info.config ?? '{}');
-  } catch {
-    // Another CRI runtime (CRI-O) reports other info: no handler details, the pause image unknown.
-  }
-  if (!config.sandboxImage) throw new RunError('NOT_AVAILABLE', `${client.endpoint} does not report its sandbox image (CRI Status verbose): only containerd is supported`);
-  const rt = config.containerd?.runtimes?.[handler];
-  const type = rt?.runtimeType ?? '';
-  return {
-    sandboxImage: config.sandboxImage,
-    runtimeType: type,
-    binary: rt?.options?.BinaryName || (handler === 'runsc' ? 'runsc' : null),
-    // The runc v2 shim's default state root.
-    root: rt?.options?.Root || (type === 'io.containerd.runc.v2' ? '/run/containerd/runc' : null),
-  };
+/** The handler's runsc (when behind the runc shim) and the node's sandbox image, from the CRI config containerd reports. */
+async function handlerOf(client: CriClient, handler: string): Promise<HandlerInfo> {
+  // Another CRI runtime (CRI-O) publishes no config: no handler details, the pause image unknown.
+  const config = readCriConfig((await client.status({ verbose: true })).info);
+  if (!config?.sandboxImage) throw new RunError('NOT_AVAILABLE', `${client.endpoint} does not report its sandbox image (CRI Status verbose): only containerd is supported`);
+  return { sandboxImage: config.sandboxImage, runsc: runscBehindShim(config, handler) };
 }
 
 /** The directories of the generated rootfs a pod needs bound in: /etc and anything copied. */
