@@ -23,7 +23,7 @@ import { createBundle } from '../src/runners/bundle.js';
 import { which } from '../src/runners/resolve.js';
 import { STRACE_FLAGS } from '../src/runners/bundle.js';
 import { RECORD_THEN_REPLAY, type HostTracer } from '../src/runners/host-trace.js';
-import { bpfCounter, readCounts, startCount } from '../src/runners/bpf-count.js';
+import { bpfCounter, readCounts, startCount, GATE } from '../src/runners/bpf-count.js';
 import { runEnvironment } from '../src/runners/run.js';
 import type { EnvironmentSpec, RunOutcome } from '../src/runners/types.js';
 import { measureEnvironment } from '../src/measure.js';
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       // The in-kernel counts as the product takes them: a gated wrapper, bpftrace following its pid.
       const counts = path.join(dir, 'counts.txt');
       rows.counted.push(await timed(async () => {
-        const child = execa('/bin/sh', ['-c', 'IFS= read -r _ <&3 || exit 125; exec 3<&-; exec "$@"', 'sh', ...straceArgv], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], reject: false });
+        const child = execa('/bin/sh', ['-c', `${GATE}exec "$@"`, 'sh', ...straceArgv], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], reject: false });
         const session = await startCount(bpftrace, child.pid!, counts, dir);
         (child.stdio[3] as unknown as NodeJS.WritableStream).end('go\n');
         await child;
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       line(`phase: ${name}: figures read`, ph.read);
     }
     console.log(`bare runsc run of uname -r:            median ${b.toFixed(0)} ms  (runs: ${fmt(bare)})`);
-    console.log(`trace-compare uname -r (host+runc+gvisor, strace+runsc --strace+perf): median ${f.toFixed(0)} ms  (runs: ${fmt(full)})`);
+    console.log(`trace-compare uname -r (host+runc+gvisor, strace/runsc --strace + host-kernel view): median ${f.toFixed(0)} ms  (runs: ${fmt(full)})`);
     console.log(`ratio: ${(f / b).toFixed(2)}x the bare gVisor run (target: <= 3x: ${f / b <= 3 ? 'met' : 'NOT met'})  [${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}]`);
   } finally {
     await rm(dir, { recursive: true, force: true });

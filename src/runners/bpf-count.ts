@@ -63,6 +63,9 @@ tracepoint:sched:sched_process_exit /@track[tid]/ {
 END { clear(@track); clear(@in); clear(@seg); }
 `;
 
+/** What a wrapper shell runs first so that it waits for the count: a line on its fd 3 opens the gate (EOF exits 125). */
+export const GATE = 'IFS= read -r _ <&3 || exit 125; exec 3<&-; ';
+
 /** A running count: stop() ends it once the traced processes are gone and leaves its output in the data file. */
 export interface CountSession {
   stop(): Promise<void>;

@@ -26,7 +26,7 @@ import { register } from './registry.js';
 import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
-import { bpfCounter, startCount, type CountSession } from './bpf-count.js';
+import { bpfCounter, startCount, GATE, type CountSession } from './bpf-count.js';
 import { runCriEnvironment } from './cri/run.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
@@ -37,8 +37,8 @@ const HOUSEKEEPING_MS = 3000;
 // Keeps the workload's exit status when perf (which always exits 0) wraps the run. Constant text;
 // the command reaches it only as "$@", never parsed by the shell.
 const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
-// The same, held until the in-kernel count follows its pid (bpf-count.ts): a line on fd 3 opens the gate.
-const GATED_WRAPPER = `IFS= read -r _ <&3 || exit 125; exec 3<&-; ${STATUS_WRAPPER}`;
+// The same, held until the in-kernel count follows its pid (bpf-count.ts).
+const GATED_WRAPPER = GATE + STATUS_WRAPPER;
 
 type StopReason = 'timeout' | 'interrupt';
 
