@@ -3,7 +3,7 @@
 // have theirs from the runtime. Uses the cgroup v2 hierarchy (unified, or the `unified` mount of a
 // hybrid setup), where cgroup.kill ends every member at once.
 
-import { readFile, mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, mkdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** Every cgroup hierarchy's mount point, v1 controllers and v2 alike. */
@@ -38,7 +38,10 @@ export async function removeCgroupsNamed(name: string): Promise<string[]> {
   return left;
 }
 
+/** Removes a cgroup and its children (a pod's cgroup holds its containers'), ending their processes. */
 async function removeCgroupDir(dir: string): Promise<boolean> {
+  const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const c of children) if (c.isDirectory() && !(await removeCgroupDir(path.join(dir, c.name)))) return false;
   for (let i = 0; i < 100; i++) {
     await writeFile(path.join(dir, 'cgroup.kill'), '1').catch(() => undefined);
     const procs = await readFile(path.join(dir, 'cgroup.procs'), 'utf8').catch(() => '');

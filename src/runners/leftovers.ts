@@ -10,6 +10,10 @@ import { execa } from 'execa';
 import { killAll, findProcesses, statFields } from './procs.js';
 import { cgroupMounts, removeCgroupsNamed } from './cgroup.js';
 import { readPrivateText } from './private-files.js';
+import { connectCri } from './cri/client.js';
+import { defaultCriEndpoint } from './cri/endpoint.js';
+import { readCriConfig, removePodSandbox, runscBehindShim } from './cri/node-config.js';
+import { RUN_LABEL } from './cri/pod-spec.js';
 
 export const TEMP_PREFIX = 'trace-compare-';
 const OWNER = 'owner';
@@ -73,6 +77,8 @@ export async function cleanupLeftovers(opts: { tmp?: string; dryRun?: boolean } 
     }
   }
 
+  // Pods first (--backend cri), so containerd ends their shims and containers in order.
+  await removeStalePods(stale, opts.dryRun ?? false, tmp, report);
   for (const d of dirs.filter((x) => !x.live)) {
     const pids = await findProcesses({ roots: [], argvTokens: [d.dir + '/'], cgroupNames: d.id ? [d.id] : [] });
     if (opts.dryRun) {
@@ -109,6 +115,38 @@ export async function cleanupLeftovers(opts: { tmp?: string; dryRun?: boolean } 
     else report.removed.push(`cgroup ${n}`);
   }
   return report;
+}
+
+/**
+ * Pod sandboxes of dead runs with --backend cri, at the node's CRI runtime (labelled with their run's id).
+ * Only a run whose dir here says it is dead is removed: a pod of a run with another TMPDIR, or of a doctor
+ * still checking, is left and listed. No CRI runtime: no pods.
+ */
+async function removeStalePods(stale: Set<string>, dryRun: boolean, tmp: string, report: CleanupReport): Promise<void> {
+  const endpoint = await defaultCriEndpoint();
+  const cri = await connectCri(endpoint).catch(() => null);
+  if (!cri) return;
+  try {
+    const config = readCriConfig((await cri.status({ verbose: true })).info);
+    for (const p of (await cri.listPodSandbox({})).items) {
+      const run = p.labels[RUN_LABEL];
+      if (run === undefined) continue;
+      const what = `pod sandbox ${p.id.slice(0, 13)} of ${run} (handler ${p.runtimeHandler}) at ${endpoint}`;
+      if (!stale.has(run)) {
+        report.live.push(`${what} (no dead run's dir in ${tmp}: a run still going, or with another TMPDIR? give --tmpdir)`);
+      } else if (dryRun) {
+        report.removed.push(what);
+      } else {
+        const failure = await removePodSandbox(cri, p.id, config ? runscBehindShim(config, p.runtimeHandler) : null);
+        if (failure === null) report.removed.push(what);
+        else report.failed.push(`${what}: ${failure}`);
+      }
+    }
+  } catch (e) {
+    report.failed.push(`pods at ${endpoint}: ${(e as Error).message}`);
+  } finally {
+    cri.close();
+  }
 }
 
 /** Mount points at or below `dir` in this mount namespace, deepest first. */

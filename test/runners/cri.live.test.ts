@@ -141,6 +141,35 @@ describe.skipIf(reason !== null)('--backend cri', () => {
     }
   });
 
+  it('SIGKILL leaves pods behind; trace-compare cleanup removes them and everything else the run left', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
+    try {
+      const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
+        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp },
+      });
+      const c = await connectCri(endpoint);
+      let running = 0;
+      try {
+        for (let i = 0; i < 100 && running < 2; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          running = (await c.listContainers()).containers.filter((k) => RUN_LABEL in k.labels && k.state === 'CONTAINER_RUNNING').length;
+        }
+      } finally {
+        c.close();
+      }
+      expect(running).toBe(2);
+      child.kill('SIGKILL');
+      await child;
+      expect((await leftovers(tmp)).filter((l) => l.startsWith('pod sandbox')).length).toBe(2);
+      const cleanup = await cli(['cleanup', '--tmpdir', tmp]);
+      expect(cleanup.exitCode, String(cleanup.stdout) + String(cleanup.stderr)).toBe(0);
+      expect(String(cleanup.stdout)).toMatch(/pod sandbox \w+ of trace-compare-[0-9a-f]{12} \(handler runsc\)/);
+      expect(await leftovers(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('a handler the node lacks (kata) is reported in containerd\'s words, exit 4, the others still measured', async () => {
     const r = await cli(['uname', '-r', '--pod', 'runc', '--pod', 'kata', '--backend', 'cri', '--no-perf', '--format', 'json']);
     expect(r.exitCode, String(r.stderr)).toBe(4);

@@ -128,7 +128,7 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
       const left = await killAll({ roots: [], argvTokens: [sandboxId, containerId].filter((x): x is string => x !== null), cgroupNames: [id] }, 5000);
       if (left.length) process.emitWarning(`trace-compare: processes ${left.join(', ')} of ${env.name} survived SIGKILL`);
       if (perf) await endPerf(perf);
-      const cgLeft = [...(await removeChildCgroups(id)), ...(await removeCgroupsNamed(id))];
+      const cgLeft = await removeCgroupsNamed(id); // the containers' cgroups below the pod's too
       if (cgLeft.length) process.emitWarning(`trace-compare: cgroups ${cgLeft.join(', ')} of ${env.name} could not be removed`);
       client.close();
       for (const sub of ['rootfs', 'tools']) {
@@ -337,20 +337,6 @@ async function podCgroup(id: string, limits: Limits): Promise<boolean> {
     }
   }
   return pids;
-}
-
-/**
- * The containers' cgroups under the pod cgroup that their runtime left (setup-cri.sh's runsc wrapper makes
- * them in cgroup2, which runsc does not remove): emptied and removed, so the pod cgroup can go.
- */
-async function removeChildCgroups(id: string): Promise<string[]> {
-  const names = new Set<string>();
-  for (const { dir } of await cgroupMounts()) {
-    for (const e of await readdir(path.join(dir, id), { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) names.add(e.name);
-  }
-  const left: string[] = [];
-  for (const n of names) left.push(...(await removeCgroupsNamed(`${id}/${n}`)));
-  return left;
 }
 
 /**
