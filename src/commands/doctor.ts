@@ -15,18 +15,15 @@ import { resolveCriEnvironment } from '../runners/cri/pod-spec.js';
 import { RunError } from '../runners/errors.js';
 import { CHECKS, checkBinary, checkHandlerConfigured, checkPod, checkSandboxImage, fixFor, readCriConfig, type Check, type Node, type PodDiagnosis } from '../doctor/checks.js';
 import { WORDINGS } from '../runners/cri/wording.js';
-import type { ArgsOf, OptionSpec } from './options.js';
+import { SHARED_OPTIONS, type ArgsOf, type OptionSpec } from './options.js';
 
 export const DOCTOR_OPTIONS = {
   pod: {
     type: 'string', array: true, value: 'NAME',
     describe: 'a RuntimeClass to check: runc, gvisor (handler runsc), kata, or NAME=HANDLER; repeatable. Default: runc and gvisor',
   },
-  'cri-endpoint': {
-    type: 'string', value: 'URL',
-    describe: 'the CRI runtime\'s socket (default: the private containerd of scripts/setup-cri.sh when it runs, else unix:///run/containerd/containerd.sock)',
-  },
-  format: { type: 'string', value: 'FORMAT', choices: ['table', 'json'] as const, default: 'table', describe: 'output format: table or json' },
+  'cri-endpoint': SHARED_OPTIONS['cri-endpoint'],
+  format: SHARED_OPTIONS.tableOrJson,
 } as const satisfies Record<string, OptionSpec>;
 
 export type DoctorArgs = ArgsOf<typeof DOCTOR_OPTIONS>;

@@ -54,3 +54,12 @@ export function optionsMarkdown(table: OptionTable): string {
   });
   return ['| option | meaning |', '| --- | --- |', ...rows].join('\n') + '\n';
 }
+
+/** Entries more than one command shares, declared once. */
+export const SHARED_OPTIONS = {
+  'cri-endpoint': {
+    type: 'string', value: 'URL',
+    describe: 'the CRI runtime\'s socket (default: the private containerd of scripts/setup-cri.sh when it runs, else unix:///run/containerd/containerd.sock)',
+  },
+  tableOrJson: { type: 'string', value: 'FORMAT', choices: ['table', 'json'] as const, default: 'table', describe: 'output format: table or json' },
+} as const satisfies Record<string, OptionSpec>;

@@ -10,15 +10,12 @@ import { defaultCriEndpoint } from '../runners/cri/endpoint.js';
 import { connectCri, type CriClient } from '../runners/cri/client.js';
 import { RunError } from '../runners/errors.js';
 import { RUN_LABEL } from '../runners/cri/pod-spec.js';
-import type { ArgsOf, OptionSpec } from './options.js';
+import { SHARED_OPTIONS, type ArgsOf, type OptionSpec } from './options.js';
 
 
 export const PODS_OPTIONS = {
-  'cri-endpoint': {
-    type: 'string', value: 'URL',
-    describe: 'the CRI runtime\'s socket (default: the private containerd of scripts/setup-cri.sh when it runs, else unix:///run/containerd/containerd.sock)',
-  },
-  format: { type: 'string', value: 'FORMAT', choices: ['table', 'json'] as const, default: 'table', describe: 'output format: table or json' },
+  'cri-endpoint': SHARED_OPTIONS['cri-endpoint'],
+  format: SHARED_OPTIONS.tableOrJson,
 } as const satisfies Record<string, OptionSpec>;
 
 export type PodsArgs = ArgsOf<typeof PODS_OPTIONS>;

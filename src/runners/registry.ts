@@ -2,6 +2,7 @@
 // tear them all down before the CLI exits.
 
 import { constants } from 'node:os';
+import { rm } from 'node:fs/promises';
 
 export interface LiveResource {
   /** For messages: which environment / container. */
@@ -18,6 +19,34 @@ const live = new Set<LiveResource>();
 export function register(r: LiveResource): () => void {
   live.add(r);
   return () => live.delete(r);
+}
+
+/**
+ * A run's registration, as every runner makes it: dispose() tears the run down once, then removes its
+ * temp dir (unless kept); a stop signal calls onInterrupt first, so the outcome says it was interrupted.
+ */
+export function registerRun(r: {
+  label: string; tempDir: string; containerId: string | null; keepTemp: boolean;
+  teardown: () => Promise<void>; onInterrupt: () => void;
+}): { dispose: () => Promise<void>; unregister: () => void } {
+  let disposed: Promise<void> | null = null;
+  const dispose = (): Promise<void> => {
+    disposed ??= (async () => {
+      await r.teardown();
+      if (!r.keepTemp) await rm(r.tempDir, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return disposed;
+  };
+  const unregister = register({
+    label: r.label,
+    tempDir: r.tempDir,
+    containerId: r.containerId,
+    teardown: async (reason) => {
+      if (reason === 'interrupted') r.onInterrupt();
+      await dispose();
+    },
+  });
+  return { dispose, unregister };
 }
 
 export function liveResources(): readonly LiveResource[] {

@@ -22,7 +22,7 @@ import { checkRuntime, checkTools, toolsFor } from './resolve.js';
 import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
 import { createPrivateFile, isRegularFile, readPrivateText, readSample } from './private-files.js';
 import { killAll, killGroup } from './procs.js';
-import { register } from './registry.js';
+import { registerRun } from './registry.js';
 import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
@@ -74,7 +74,6 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   let stopping: Promise<void> | null = null;
   let stopReason: StopReason | null = null;
   let tornDown: Promise<void> | null = null;
-  let disposed: Promise<void> | null = null;
 
   const runtime = env.runtime === 'host' ? null : { kind: env.runtime, bin: runtimeBin! };
   // Host runs get a cgroup of their own (containers have the runtime's): null without root or cgroup v2.
@@ -124,21 +123,14 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     return tornDown;
   };
 
-  const dispose = (): Promise<void> => {
-    disposed ??= (async () => {
-      await teardown();
-      if (!opts.keepTemp) await rm(tempDir, { recursive: true, force: true, maxRetries: 3 });
-    })();
-    return disposed;
-  };
-
-  const unregister = register({
+  const { dispose, unregister } = registerRun({
     label: `${env.name} (${id})`,
     tempDir,
     containerId: runtime ? id : null,
-    teardown: async (reason) => {
-      if (reason === 'interrupted') stopReason ??= 'interrupt';
-      await dispose();
+    keepTemp: opts.keepTemp ?? false,
+    teardown,
+    onInterrupt: () => {
+      stopReason ??= 'interrupt';
     },
   });
 

@@ -32,7 +32,7 @@ import { buildRootfs, buildToolDir } from '../rootfs.js';
 import { POD_STRACE_LOG, STRACE_FLAGS, STRACE_LOG, TOOLS_DIR } from '../bundle.js';
 import { createPrivateFile, isRegularFile, readSample } from '../private-files.js';
 import { killAll } from '../procs.js';
-import { register } from '../registry.js';
+import { registerRun } from '../registry.js';
 import { TEMP_PREFIX, writeOwner } from '../leftovers.js';
 import { cgroupMounts, removeCgroupsNamed } from '../cgroup.js';
 import { RECORD_THEN_REPLAY } from '../host-trace.js';
@@ -98,7 +98,6 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
   let stopReason: StopReason | null = null;
   let stopping: Promise<void> | null = null;
   let tornDown: Promise<void> | null = null;
-  let disposed: Promise<void> | null = null;
   let exited = false;
 
   // Ends the workload: the runtime kills the container; teardown removes the pod.
@@ -138,21 +137,14 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
     return tornDown;
   };
 
-  const dispose = (): Promise<void> => {
-    disposed ??= (async () => {
-      await teardown();
-      if (!opts.keepTemp) await rm(tempDir, { recursive: true, force: true, maxRetries: 3 });
-    })();
-    return disposed;
-  };
-
-  const unregister = register({
+  const { dispose, unregister } = registerRun({
     label: `${env.name} (${id})`,
     tempDir,
     containerId: id,
-    teardown: async (reason) => {
-      if (reason === 'interrupted') stopReason ??= 'interrupt';
-      await dispose();
+    keepTemp: opts.keepTemp ?? false,
+    teardown,
+    onInterrupt: () => {
+      stopReason ??= 'interrupt';
     },
   });
 
