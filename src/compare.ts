@@ -22,13 +22,20 @@ export interface SyscallRow {
   annotation?: SyscallAnnotation;
 }
 
+export type HostKernelTool = 'perf' | 'bpftrace';
+
 export interface HostKernelSummary {
   /** What the runtime itself (runc init, Sentry, gofer) and the tool (strace, perf's wrapper sh) asked of the host kernel. */
   syscalls: { syscall: string; calls: number }[];
   /** The same calls by role (attribution.ts ROLE RULES): kind `runtime` is the runtime's own, `tool` the tracer overhead. */
   roles?: RoleSummary[];
   processes: { pid: number; comm: string; role: 'workload' | 'runtime'; label?: string; what: string }[];
-  /** Syscalls perf saw from the workload's processes, and how many of them it saw enter (sys_enter). */
+  /**
+   * What read the kernel's syscall tracepoints: bpftrace counting in the kernel (a live run's default), or
+   * perf (recorded, or a saved perf trace). Absent in reports made before it was recorded: perf.
+   */
+  measuredBy?: HostKernelTool;
+  /** Syscalls the view saw from the workload's processes, and how many of them it saw enter (sys_enter). */
   workloadSeen: number;
   workloadEntered: number;
   /** Events perf reported lost: when above 0, the counts may be short. */
@@ -238,11 +245,12 @@ export function syscallUnion(envs: EnvironmentReport[]): string[] {
 }
 
 /** The two things a comparison takes from an attributed perf trace: entered calls per syscall, and the rest. */
-export function fromHostKernelView(view: HostKernelView): { entered: Map<string, number>; hostKernel: HostKernelSummary } {
+export function fromHostKernelView(view: HostKernelView, measuredBy: HostKernelTool): { entered: Map<string, number>; hostKernel: HostKernelSummary } {
   return {
     entered: new Map(view.workload.map((w) => [w.syscall, w.entered])),
     hostKernel: {
       syscalls: view.runtime,
+      measuredBy,
       roles: view.roles,
       processes: view.processes,
       workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),

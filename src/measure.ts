@@ -54,7 +54,7 @@ export async function measureEnvironment(views: Views): Promise<{ fields: Measur
       ...(views.workload.format === 'strace' ? { tracedBy: 'strace' as const } : {}),
     };
     const view = views.hostCounts ? attributeHostCounts(views.hostCounts, hint) : await attributeHostKernel(views.perf!, hint);
-    ({ entered, hostKernel } = fromHostKernelView(view));
+    ({ entered, hostKernel } = fromHostKernelView(view, views.hostCounts ? 'bpftrace' : 'perf'));
   } else if (views.perf) {
     // perf output alone is itself the host kernel's view: each call either entered the kernel or did not.
     entered = new Map();

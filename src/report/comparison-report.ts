@@ -84,7 +84,7 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
       (gvTitle ? `\n${gvTitle}\n` + (gvLines.length ? '\n' + list(gvLines) : '') : '') +
       (rollRows.length ? `\n${ROLLUP_TITLE}\n\n` + markdownTable(rollHead, rollRows, rollHead.map((_, i) => (i === 0 ? 'l' : 'r'))) : '') +
       (rtRows.length ? `\nWhat each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:\n\n` + markdownTable(rtHead, rtRows) : '') +
-      (roles.length ? '\nWho made the host syscalls (perf, by role):\n\n' + list(roles) : '') +
+      (roles.length ? '\nWho made the host syscalls (by role):\n\n' + list(roles) : '') +
       fanOuts.map((e) => `\n${escapeControls(fanOutSummary(e))}\n\n` + markdownTable(FANOUT_HEAD, safeRows(fanOutRows(e.fanOut)), ['l', 'r', 'l', 'l'])).join('') +
       (findings.length ? '\n' + list(findings) : '') +
       (diffLines.length ? `\n### ${diffTitle}\n\n` + list(diffLines) : '') +
@@ -121,7 +121,7 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
     out.push(...(wide ? [`What each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:`] : wrap(`What each runtime asked of the host kernel (tracer overhead apart), top ${TOP_RUNTIME}:`, width)));
     out.push(wide ? plainTable(rtHead, rtRows, bold, false) : fitTable(rtHead, rtRows, width, { bold, chalk, compact: true }));
   }
-  if (roles.length) out.push(...heading('Who made the host syscalls (perf, by role):'), ...bullets(roles, width, wide, '• '));
+  if (roles.length) out.push(...heading('Who made the host syscalls (by role):'), ...bullets(roles, width, wide, '• '));
   out.push(...bullets(fanOuts.map((e) => escapeControls(fanOutSummary(e))), width, wide, '• '));
   out.push(...bullets(findings, width, wide, '• '));
   if (diffLines.length) out.push(...heading(diffTitle).map((l) => chalk.bold(l)), ...bullets(diffLines, width, wide, '• '));
@@ -130,10 +130,21 @@ export function renderComparison(c: Comparison, format: TextFormat, options: Ren
 
 export const TOP_RUNTIME = 10;
 
+/** Which tool read the kernel's syscall tracepoints for an environment (reports made before it was recorded: perf). */
+export const viewTool = (e: EnvironmentReport): string => e.hostKernel?.measuredBy ?? 'perf';
+
+/** What read the sys_enter tracepoint, for legends: one tool, or each environment's. */
+export function tracepointReader(envs: EnvironmentReport[]): string {
+  const measured = envs.filter((e) => e.hostKernel);
+  const tools = [...new Set(measured.map(viewTool))];
+  if (tools.length <= 1) return `${tools[0] ?? 'perf'} sys_enter`;
+  return `sys_enter: ${measured.map((e) => `${viewTool(e)} for ${e.name}`).join(', ')}`;
+}
+
 /** What a cell of the syscall table holds. */
 export function legendOf(c: Comparison): string {
   return c.environments.some((e) => e.totals.hostKernelCalls !== null)
-    ? 'Each cell: calls the workload issued → how many of them entered the host kernel (perf sys_enter), measured in this run.'
+    ? `Each cell: calls the workload issued → how many of them entered the host kernel (${tracepointReader(c.environments)}), measured in this run.`
     : 'Each cell: calls the workload issued (from the saved logs; what reached the host kernel was not measured).';
 }
 
@@ -254,14 +265,14 @@ export function findingsOf(c: Comparison): string[] {
     );
     const over = e.syscalls.filter((r) => r.hostKernelCalls !== null && r.hostKernelCalls > r.calls).map((r) => r.syscall);
     if (over.length) {
-      out.push(`${e.name}: perf attributed more calls of ${listOf(over)} to the workload than its own trace recorded: the workload's processes were not told apart exactly, so read these counts with care.`);
+      out.push(`${e.name}: ${viewTool(e)} attributed more calls of ${listOf(over)} to the workload than its own trace recorded: the workload's processes were not told apart exactly, so read these counts with care.`);
     }
     if (e.hostKernel && e.hostKernel.lostEvents > 0) {
-      out.push(`${e.name}: perf reported ${e.hostKernel.lostEvents} lost events: the host-kernel counts may be short.`);
+      out.push(`${e.name}: ${viewTool(e)} reported ${e.hostKernel.lostEvents} lost events: the host-kernel counts may be short.`);
     }
     if (e.hostKernel && e.hostKernel.workloadSeen > e.hostKernel.workloadEntered) {
       const trapped = e.hostKernel.workloadSeen - e.hostKernel.workloadEntered;
-      out.push(`${e.name}: perf saw ${trapped} of the workload's syscalls only as an exit with no entry: they were trapped before the host kernel ran them.`);
+      out.push(`${e.name}: ${viewTool(e)} saw ${trapped} of the workload's syscalls only as an exit with no entry: they were trapped before the host kernel ran them.`);
     }
     if (e.hostKernel && !e.hostKernel.roles) {
       // Reports made before roles were told apart: the processes by name.

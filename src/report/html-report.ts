@@ -9,6 +9,7 @@ import type { Summary } from '../summary.js';
 import { syscallUnion } from '../compare.js';
 import {
   ENV_FIELDS, TOP_RUNTIME, cell, differenceLines, differencesTitle, envCells, findingsOf, legendOf, noticesOf, rolesOf, runtimeOwn, topRuntimeRows,
+  tracepointReader,
 } from './comparison-report.js';
 import { summaryTable } from './summary-report.js';
 import { comparisonAnnotations, type ComparisonAnnotations } from '../annotations/comparison.js';
@@ -49,7 +50,7 @@ export async function renderComparisonHtml(c: Comparison, options: HtmlOptions =
   return htmlDocument(title, `<h1>${escapeHtml(title)}</h1>\n${MEASURED_NOTE}\n${body}${k8s}`);
 }
 
-const MEASURED_NOTE = '<p class="note">Every figure on this page is read from the traces of the run it reports: the workload\'s own trace (strace, or gVisor\'s Sentry log) and, when measured, the host kernel\'s syscall tracepoints recorded in the same run (perf).</p>';
+const MEASURED_NOTE = '<p class="note">Every figure on this page is read from the traces of the run it reports: the workload\'s own trace (strace, or gVisor\'s Sentry log) and, when measured, the host kernel\'s syscall tracepoints read in the same run (counted in the kernel by bpftrace, or recorded by perf; each legend says which).</p>';
 
 /** The page around a body: inline style, no script, nothing fetched (the CSP says so to the browser). */
 export function htmlDocument(title: string, body: string): string {
@@ -156,7 +157,7 @@ export async function comparisonSection(c: Comparison, o: SectionOptions): Promi
     out.push(table(['#', ...runtimeEnvs.map((e) => `${e.name}: runtime → host kernel`)], topRuntimeRows(runtimeEnvs, TOP_RUNTIME), { cls: 'runtime' }));
   }
   const roles = rolesOf(c);
-  if (roles.length) out.push(h('Who made the host syscalls (perf, by role)', 'roles'), list(roles, 'roles'));
+  if (roles.length) out.push(h('Who made the host syscalls (by role)', 'roles'), list(roles, 'roles'));
   const findings = findingsOf(c);
   if (findings.length) out.push(h('Findings', 'findings'), list(findings, 'findings'));
   const diffs = differenceLines(c, differences(c));
@@ -187,7 +188,7 @@ async function syscallCharts(envs: EnvironmentReport[]): Promise<string[]> {
   const measured = envs.filter((e) => e.totals.hostKernelCalls !== null);
   if (measured.length) {
     charts.push(figure(await renderChart(barSpec({
-      title: `Of those, calls that entered the host kernel${more}`, category: 'syscall', measure: 'entered the host kernel (perf sys_enter)',
+      title: `Of those, calls that entered the host kernel${more}`, category: 'syscall', measure: `entered the host kernel (${tracepointReader(measured)})`,
       environments: measured.map((e) => e.name), palette: envs.map((e) => e.name), bars: bars((r) => r.hostKernelCalls, measured),
     })), 'host-kernel'));
   }
@@ -240,7 +241,7 @@ async function classCharts(envs: EnvironmentReport[], classes: string[]): Promis
   const measured = rolled.filter((e) => e.totals.hostKernelCalls !== null);
   if (measured.length) {
     charts.push(figure(await renderChart(barSpec({
-      title: 'Of those, calls that entered the host kernel', category: 'class', measure: 'entered the host kernel (perf sys_enter)',
+      title: 'Of those, calls that entered the host kernel', category: 'class', measure: `entered the host kernel (${tracepointReader(measured)})`,
       environments: measured.map((e) => e.name), palette, bars: bars((k) => k.hostKernelCalls, measured),
     })), 'classes-host-kernel'));
   }
