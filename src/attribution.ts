@@ -39,12 +39,12 @@ export interface AttributionHint {
   tracedBy?: string;
 }
 
-/** Whose doing a host process's calls are: the workload's, the runtime's own, or the tool's (tracer, perf's wrapper). */
+/** Whose doing a host process's calls are: the workload's, the runtime's own, or the tool's (tracer, status wrapper). */
 export type RoleKind = 'workload' | 'runtime' | 'tool';
 
 /** One role's share of the host syscalls that were not the workload's (see ROLE RULES above). */
 export interface RoleSummary {
-  /** `runc CLI`, `runc init runc:[2:INIT]`, `Sentry`, `gofer`, `ptrace stub`, `tracer strace`, `perf wrapper sh`... */
+  /** `runc CLI`, `runc init runc:[2:INIT]`, `Sentry`, `gofer`, `ptrace stub`, `tracer strace`, `status wrapper sh`... */
   label: string;
   kind: 'runtime' | 'tool';
   /** Processes and threads (perf tids) that held this role for at least one call. */
@@ -55,7 +55,7 @@ export interface RoleSummary {
 
 export interface HostKernelView {
   workload: { syscall: string; calls: number; entered: number }[];
-  /** Everything that was not the workload: the runtime's own calls and the tool's (tracer, perf's wrapper). */
+  /** Everything that was not the workload: the runtime's own calls and the tool's (tracer, status wrapper). */
   runtime: { syscall: string; calls: number }[];
   /** The same calls as `runtime`, by role, most calls first. */
   roles: RoleSummary[];
@@ -456,8 +456,8 @@ const RUNTIME_CLIS = new Set(['runc', 'crun', 'runsc']);
  * 2. A segment that starts with an exec is named by what was exec'd:
  *    - a file named strace (or the hint's tracer): `tracer strace` (tool);
  *    - runc / crun / runsc: `runc CLI` (`crun CLI`, `runsc CLI`), the runtime command the wrapper ran;
- *    - a shell as the first exec of the process perf started: `perf wrapper sh` (tool: the status wrapper
- *      src/runners/run.ts puts between perf and the run);
+ *    - a shell as the first exec of the traced process: `status wrapper sh` (tool: the status wrapper
+ *      src/runners/run.ts puts between the tracer (perf or bpftrace's gate) and the run);
  *    - under runc/crun, `/proc/self/exe` or `/dev/fd/N` (runc 1.1 re-execs a sealed copy of itself): `runc init`;
  *    - under runsc, `/proc/self/exe`: `Sentry` for the nearest exec'd ancestor of the app's stub,
  *      `Sentry helper (runsc re-exec)` below the Sentry, else `gofer` (runsc's other re-exec);
@@ -472,7 +472,7 @@ const RUNTIME_CLIS = new Set(['runc', 'crun', 'runsc']);
  *    install its filter too.) The platform's seccomp-probe child is made the same way and counts as a stub.
  *    The app's stub's entered calls (Sentry work injected into the stub) are `ptrace stub` too.
  * 6. comm `containerd-shim*`: `shim` (none in this tool's runs: no containerd; kept for saved traces).
- * Kinds: `perf wrapper sh` and `tracer strace` are the tool's overhead; every other non-workload role is the runtime's own.
+ * Kinds: `status wrapper sh` and `tracer strace` are the tool's overhead; every other non-workload role is the runtime's own.
  */
 function assignRoles(
   procs: Map<number, Proc>, rootTid: number | null, hint: AttributionHint, sentry: number | null,
@@ -503,7 +503,7 @@ function assignRoles(
           kind = 'tool';
         } else if (RUNTIME_CLIS.has(name)) label = `${name} CLI`;
         else if (p.tid === rootTid && seg === p.segments.find((s) => s.exec) && SHELLS.has(name)) {
-          label = `perf wrapper ${name}`;
+          label = `status wrapper ${name}`;
           kind = 'tool';
         }
         else if (selfExec && hint.runtime !== 'runsc') label = 'runc init';
@@ -516,7 +516,7 @@ function assignRoles(
           label = parent.label;
           kind = parent.kind ?? 'runtime';
         } else if (p.tid === rootTid) {
-          label = `perf wrapper ${full(p.comm) || 'process'}`;
+          label = `status wrapper ${full(p.comm) || 'process'}`;
           kind = 'tool';
         } else label = `unattributed ${full(p.comm) || `:${p.tid}`}`;
         if (hint.runtime === 'runsc' && sentry !== null && p.execs.length === 0 && below(p.tid, sentry) && !label.startsWith('ptrace stub') &&

@@ -25,7 +25,7 @@ export interface SyscallRow {
 export type HostKernelTool = 'perf' | 'bpftrace';
 
 export interface HostKernelSummary {
-  /** What the runtime itself (runc init, Sentry, gofer) and the tool (strace, perf's wrapper sh) asked of the host kernel. */
+  /** What the runtime itself (runc init, Sentry, gofer) and the tool (strace, the status wrapper sh) asked of the host kernel. */
   syscalls: { syscall: string; calls: number }[];
   /** The same calls by role (attribution.ts ROLE RULES): kind `runtime` is the runtime's own, `tool` the tracer overhead. */
   roles?: RoleSummary[];

@@ -137,10 +137,10 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
 
   it('host: perf\'s wrapper sh and strace are the tool\'s overhead; nothing is the runtime\'s own', async () => {
     const { v, of } = await labels('host', 'host');
-    expect(of(24121).label).toBe('perf wrapper sh');
-    expect(of(24122).label).toBe('perf wrapper sh → tracer strace');
+    expect(of(24121).label).toBe('status wrapper sh');
+    expect(of(24122).label).toBe('status wrapper sh → tracer strace');
     expect(of(24125).label).toBe('tracer strace → workload');
-    expect(v.roles.map((r) => [r.label, r.kind, r.processes])).toEqual([['tracer strace', 'tool', 3], ['perf wrapper sh', 'tool', 2]]);
+    expect(v.roles.map((r) => [r.label, r.kind, r.processes])).toEqual([['tracer strace', 'tool', 3], ['status wrapper sh', 'tool', 2]]);
     // Every non-workload call is in exactly one role.
     expect(v.roles.reduce((n, r) => n + r.calls, 0)).toBe(v.runtime.reduce((n, r) => n + r.calls, 0));
   });
@@ -150,7 +150,7 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
     expect(of(24150)).toMatchObject({ comm: 'runc:[0:PARENT]', label: 'runc CLI → runc init → runc init runc:[0:PARENT]' });
     expect(of(24158).label).toBe('runc init runc:[1:CHILD]');
     expect(of(24159).label).toBe('runc init runc:[2:INIT] → tracer strace');
-    expect(of(24134).label).toBe('perf wrapper sh → runc CLI');
+    expect(of(24134).label).toBe('status wrapper sh → runc CLI');
     expect(v.roles.find((r) => r.label === 'tracer strace')).toMatchObject({ kind: 'tool', processes: 3 });
     expect(v.processes.every((p) => p.comm !== 'runc:[0:PARENT')).toBe(true);
     expect(v.roles.reduce((n, r) => n + r.calls, 0)).toBe(v.runtime.reduce((n, r) => n + r.calls, 0));
@@ -158,7 +158,7 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
 
   it('runsc: runsc CLI, gofer, Sentry (its threads too), Sentry helper, ptrace stubs', async () => {
     const { v, of } = await labels('gvisor', 'runsc');
-    expect(of(24127).label).toBe('perf wrapper sh → runsc CLI');
+    expect(of(24127).label).toBe('status wrapper sh → runsc CLI');
     expect(of(24133).label).toBe('runsc CLI → gofer');
     expect(of(24136).label).toBe('runsc CLI → Sentry'); // the boot log's own pid is 24136
     expect(of(24180).label).toBe('Sentry'); // the thread that ptraces the stubs: 518 ptrace calls
@@ -166,7 +166,7 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
     expect(of(24177).label).toBe('ptrace stub'); // setsid, seccomp, kill(SIGSTOP): a new stub
     expect(of(24194).label).toBe('ptrace stub'); // forked by a stub
     expect(of(24170).label).toBe('Sentry'); // installs seccomp, never setsid: a Sentry thread
-    expect(v.roles.map((r) => r.label).sort()).toEqual(['Sentry', 'Sentry helper (runsc re-exec)', 'gofer', 'perf wrapper sh', 'ptrace stub', 'runsc CLI']);
+    expect(v.roles.map((r) => r.label).sort()).toEqual(['Sentry', 'Sentry helper (runsc re-exec)', 'gofer', 'status wrapper sh', 'ptrace stub', 'runsc CLI']);
     expect(v.roles.reduce((n, r) => n + r.calls, 0)).toBe(v.runtime.reduce((n, r) => n + r.calls, 0));
   });
 

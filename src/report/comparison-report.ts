@@ -176,7 +176,7 @@ export function envCells(e: EnvironmentReport): string[] {
   ];
 }
 
-/** The runtime's own host syscalls: every non-workload call but the tool's (tracer, perf's wrapper). */
+/** The runtime's own host syscalls: every non-workload call but the tool's (tracer, status wrapper). */
 export function runtimeOwn(e: EnvironmentReport): { syscall: string; calls: number }[] {
   const h = e.hostKernel;
   if (!h) return [];

@@ -54,9 +54,9 @@ describe('the default table of the real three-way run fits 100 columns', () => {
 
   it('labels the runtime\'s processes by role and keeps the tracer\'s overhead apart', () => {
     const text = renderComparison(c, 'table', { wide: true });
-    expect(text).toMatch(/• host: runtime's own 0; tracer overhead 1571 = tracer strace 1506 \(3 tasks\), perf wrapper sh 65 \(2 tasks\)/);
-    expect(text).toMatch(/• runc: runtime's own 3004 = runc CLI 1739 \(10 tasks\), runc init runc:\[2:INIT\] 1135 \(6 tasks\), runc init runc:\[0:PARENT\] 65, runc init 56, runc init runc:\[1:CHILD\] 9; tracer overhead 848 = tracer strace 782 \(3 tasks\), perf wrapper sh 66 \(2 tasks\)/);
-    expect(text).toMatch(/• gvisor: runtime's own 5897 = Sentry 2544 \(19 tasks\), runsc CLI 1526 \(8 tasks\), gofer 1310 \(10 tasks\), Sentry helper \(runsc re-exec\) 337 \(4 tasks\), ptrace stub 180 \(6 tasks\); tracer overhead 66 = perf wrapper sh 66 \(2 tasks\)/);
+    expect(text).toMatch(/• host: runtime's own 0; tracer overhead 1571 = tracer strace 1506 \(3 tasks\), status wrapper sh 65 \(2 tasks\)/);
+    expect(text).toMatch(/• runc: runtime's own 3004 = runc CLI 1739 \(10 tasks\), runc init runc:\[2:INIT\] 1135 \(6 tasks\), runc init runc:\[0:PARENT\] 65, runc init 56, runc init runc:\[1:CHILD\] 9; tracer overhead 848 = tracer strace 782 \(3 tasks\), status wrapper sh 66 \(2 tasks\)/);
+    expect(text).toMatch(/• gvisor: runtime's own 5897 = Sentry 2544 \(19 tasks\), runsc CLI 1526 \(8 tasks\), gofer 1310 \(10 tasks\), Sentry helper \(runsc re-exec\) 337 \(4 tasks\), ptrace stub 180 \(6 tasks\); tracer overhead 66 = status wrapper sh 66 \(2 tasks\)/);
     expect(text).not.toMatch(/exe ×\d/);
     // The host's runtime column no longer counts strace's ptrace as the runtime's own.
     const host = c.environments[0]!;

@@ -45,8 +45,8 @@ describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
         { syscall: 'exit_group', calls: 1, entered: 1 },
         { syscall: 'uname', calls: 1, entered: 1 },
       ]);
-      expect(v.roles.map((r) => [r.label, r.kind, r.calls])).toEqual([['tracer strace', 'tool', 42], ['perf wrapper sh', 'tool', 2]]);
-      expect(v.processes.map((p) => p.label)).toEqual(['perf wrapper sh', 'perf wrapper sh → tracer strace', 'tracer strace → workload']);
+      expect(v.roles.map((r) => [r.label, r.kind, r.calls])).toEqual([['tracer strace', 'tool', 42], ['status wrapper sh', 'tool', 2]]);
+      expect(v.processes.map((p) => p.label)).toEqual(['status wrapper sh', 'status wrapper sh → tracer strace', 'tracer strace → workload']);
       expect(v.lostEvents).toBe(3);
     } finally {
       rmSync(dir, { recursive: true, force: true });
