@@ -73,6 +73,21 @@ async function leftovers(tmp: string): Promise<string[]> {
   return out;
 }
 
+/** How many of our containers run, once `want` do or after 20 s (ours carry the run label). */
+async function runningContainers(want: number): Promise<number> {
+  const c = await connectCri(endpoint);
+  let running = 0;
+  try {
+    for (let i = 0; i < 100 && running < want; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      running = (await c.listContainers()).containers.filter((k) => RUN_LABEL in k.labels && k.state === 'CONTAINER_RUNNING').length;
+    }
+  } finally {
+    c.close();
+  }
+  return running;
+}
+
 describe.skipIf(reason !== null)('--backend cri', () => {
   it('uname -r: the host release in runc, gVisor\'s in gvisor; uname reaches the host kernel once in runc, never in gVisor; as with --backend oci', async () => {
     const cri = await cli(['uname', '-r', '--pod', 'runc', '--pod', 'gvisor', '--backend', 'cri', '--format', 'json']);
@@ -120,18 +135,7 @@ describe.skipIf(reason !== null)('--backend cri', () => {
         // No SIGKILL 5 s after our signal (execa's default): the CLI's own teardown is what is tested.
         cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp }, forceKillAfterDelay: false,
       });
-      // Up when both pods' containers run (ours carry the run label).
-      const c = await connectCri(endpoint);
-      let running = 0;
-      try {
-        for (let i = 0; i < 100 && running < 2; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          running = (await c.listContainers()).containers.filter((k) => RUN_LABEL in k.labels && k.state === 'CONTAINER_RUNNING').length;
-        }
-      } finally {
-        c.close();
-      }
-      expect(running).toBe(2);
+      expect(await runningContainers(2)).toBe(2);
       child.kill('SIGTERM');
       const r = await child;
       expect(r.exitCode, String(r.stderr)).toBe(143);
@@ -147,17 +151,7 @@ describe.skipIf(reason !== null)('--backend cri', () => {
       const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
         cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp },
       });
-      const c = await connectCri(endpoint);
-      let running = 0;
-      try {
-        for (let i = 0; i < 100 && running < 2; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          running = (await c.listContainers()).containers.filter((k) => RUN_LABEL in k.labels && k.state === 'CONTAINER_RUNNING').length;
-        }
-      } finally {
-        c.close();
-      }
-      expect(running).toBe(2);
+      expect(await runningContainers(2)).toBe(2);
       child.kill('SIGKILL');
       await child;
       expect((await leftovers(tmp)).filter((l) => l.startsWith('pod sandbox')).length).toBe(2);
