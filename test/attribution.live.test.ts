@@ -135,7 +135,7 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
     return { v, of: (pid: number) => v.processes.find((p) => p.pid === pid)! };
   };
 
-  it('host: perf\'s wrapper sh and strace are the tool\'s overhead; nothing is the runtime\'s own', async () => {
+  it('host: the status wrapper sh and strace are the tool\'s overhead; nothing is the runtime\'s own', async () => {
     const { v, of } = await labels('host', 'host');
     expect(of(24121).label).toBe('status wrapper sh');
     expect(of(24122).label).toBe('status wrapper sh → tracer strace');
@@ -166,7 +166,7 @@ describe('host processes by role (ROLE RULES in src/attribution.ts) on the real 
     expect(of(24177).label).toBe('ptrace stub'); // setsid, seccomp, kill(SIGSTOP): a new stub
     expect(of(24194).label).toBe('ptrace stub'); // forked by a stub
     expect(of(24170).label).toBe('Sentry'); // installs seccomp, never setsid: a Sentry thread
-    expect(v.roles.map((r) => r.label).sort()).toEqual(['Sentry', 'Sentry helper (runsc re-exec)', 'gofer', 'status wrapper sh', 'ptrace stub', 'runsc CLI']);
+    expect(v.roles.map((r) => r.label).sort()).toEqual(['Sentry', 'Sentry helper (runsc re-exec)', 'gofer', 'ptrace stub', 'runsc CLI', 'status wrapper sh']);
     expect(v.roles.reduce((n, r) => n + r.calls, 0)).toBe(v.runtime.reduce((n, r) => n + r.calls, 0));
   });
 
