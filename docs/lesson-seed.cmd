@@ -1,14 +1,9 @@
 # How docs/lesson-seed.json.gz, .md, .html and .png were made: one run of lessons/seed.json, as root, on a
-# development machine, with the code of commit 4e943fa (a clean worktree of it, built with tsc). `trace-compare
-# lesson` is runLesson of src/commands/lesson.ts; until src/cli.ts wires the subcommand it was called as $L:
-L="import('./dist/src/commands/lesson.js').then(async (m) => { process.exitCode = await m.runLesson(process.argv.slice(1)); })"
-flock /tmp/trace-compare-live.lock node -e "$L" lessons/seed.json --format json > docs/lesson-seed.json
-node -e "$L" -- --from-json docs/lesson-seed.json --format markdown > docs/lesson-seed.md
-node -e "$L" -- --from-json docs/lesson-seed.json --format html > docs/lesson-seed.html
+# development machine, with the code of commit e212fdf (built with tsc; the host-kernel view counted by bpftrace):
+flock /tmp/trace-compare-live.lock ./bin/trace-compare.js lesson lessons/seed.json --format json > docs/lesson-seed.json
+./bin/trace-compare.js lesson --from-json docs/lesson-seed.json --format markdown > docs/lesson-seed.md
+./bin/trace-compare.js lesson --from-json docs/lesson-seed.json --format html > docs/lesson-seed.html
 gzip -9 -n docs/lesson-seed.json    # kept gzipped: zcat docs/lesson-seed.json.gz | ... --from-json /dev/stdin
-# The same with the CLI (src/cli.ts wires the subcommand since commit 3c29d8c):
-#   trace-compare lesson lessons/seed.json --format json > docs/lesson-seed.json
-#   trace-compare lesson --from-json docs/lesson-seed.json --format markdown > docs/lesson-seed.md   (html likewise)
 # The screenshot: 1280 x 2000 pixels of the page from its first command, in Debian's headless Chromium
 # (playwright-core), by this script run from the repository's root:
 node --input-type=module -e "
