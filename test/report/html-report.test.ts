@@ -237,7 +237,9 @@ if (browserMissing) console.warn(browserMissing);
 describe.skipIf(browserMissing !== null)('in Chromium (Debian\'s, headless)', () => {
   it('opens with no console error and no request beyond itself; the charts have their marks; the numbers shown are JSON\'s; prints; a screenshot is kept', async () => {
     const { chromium } = await import('playwright-core');
-    const shots = path.join(os.tmpdir(), 'trace-compare-html-test');
+    // Kept for a look after the run, in the checkout's git-ignored tmp/ (overwritten each run), not in the
+    // system temp dir, where nothing would remove them and `trace-compare cleanup` takes trace-compare-* for a run's.
+    const shots = path.join(root, 'tmp', 'html-report');
     mkdirSync(shots, { recursive: true });
     const pages: [string, string][] = [
       ['diff-uname', html],
