@@ -33,9 +33,10 @@ interface RunDir { dir: string; id: string | null; live: boolean }
 
 async function runDirs(tmp: string): Promise<RunDir[]> {
   const out: RunDir[] = [];
-  for (const name of await readdir(tmp).catch(() => [] as string[])) {
-    if (!name.startsWith(TEMP_PREFIX)) continue;
-    const dir = path.join(tmp, name);
+  // Directories only, as readdir sees them (a symlink is not followed): a file or link of that name is not a run's.
+  for (const entry of await readdir(tmp, { withFileTypes: true }).catch(() => [])) {
+    if (!entry.name.startsWith(TEMP_PREFIX) || !entry.isDirectory()) continue;
+    const dir = path.join(tmp, entry.name);
     const [pid, start, id] = ((await readPrivateText(path.join(dir, OWNER))) ?? '').trim().split(' ');
     // The pid alone could have been reused: the start time tells the same process apart.
     const live = pid !== undefined && pid !== '' && Number(pid) !== process.pid && (await startTime(Number(pid))) === start;
