@@ -18,7 +18,7 @@ export async function createPrivateFile(file: string): Promise<void> {
  * Calls `use` with `file` opened for reading and its size, when it is a regular file itself; null when
  * it is missing, a symlink or anything else. O_NONBLOCK: a FIFO in its place cannot hang the open.
  */
-async function withRegularFile<T>(file: string, use: (fh: FileHandle, size: number) => Promise<T>): Promise<T | null> {
+export async function withRegularFile<T>(file: string, use: (fh: FileHandle, size: number) => Promise<T>): Promise<T | null> {
   const fh = await open(file, NOFOLLOW_READ).catch(() => null);
   if (!fh) return null;
   try {

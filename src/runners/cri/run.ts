@@ -15,8 +15,8 @@
 // commands), tools/ (strace copy), logs/ (containerd's container log), out/ (strace.log, runsc/, perf.data
 // then perf.txt, stdout, stderr).
 
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -30,7 +30,7 @@ import { workloadEnvironment, WORKLOAD_CWD } from '../environment.js';
 import { checkTools, toolsFor } from '../resolve.js';
 import { buildRootfs, buildToolDir } from '../rootfs.js';
 import { POD_STRACE_LOG, STRACE_FLAGS, STRACE_LOG, TOOLS_DIR } from '../bundle.js';
-import { createPrivateFile, isRegularFile, readSample } from '../private-files.js';
+import { createPrivateFile, isRegularFile, readSample, withRegularFile } from '../private-files.js';
 import { killAll } from '../procs.js';
 import { registerRun } from '../registry.js';
 import { TEMP_PREFIX, writeOwner } from '../leftovers.js';
@@ -399,30 +399,17 @@ function pidOf(info: Record<string, string> | undefined): number | null {
   }
 }
 
-/** Opens a file the runtime wrote in the run's private dir: never through a symlink, only a regular file. */
-async function openPrivate(file: string) {
-  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
-  if (!fh) return null;
-  if (!(await fh.stat()).isFile()) {
-    await fh.close();
-    return null;
-  }
-  return fh;
-}
-
 /** containerd's container log back into the workload's stdout and stderr, streamed (any size). */
 async function decodeCriLog(log: string, stdoutFile: string, stderrFile: string): Promise<void> {
   const outs = { stdout: createWriteStream(stdoutFile, { flags: 'wx', mode: 0o600 }), stderr: createWriteStream(stderrFile, { flags: 'wx', mode: 0o600 }) };
-  const fh = await openPrivate(log);
-  if (fh) {
+  await withRegularFile(log, async (fh) => {
     for await (const ln of readLines(createReadStream('', { fd: fh.fd, autoClose: false }), DEFAULT_MAX_LINE)) {
       const l = ln.tooLong ? null : parseCriLogLine(ln.text);
       if (!l) continue;
       const w = outs[l.stream];
       if (!w.write(l.partial ? l.text : l.text + '\n')) await once(w, 'drain');
     }
-    await fh.close();
-  }
+  });
   for (const w of Object.values(outs)) {
     w.end();
     await once(w, 'finish');
@@ -441,24 +428,24 @@ async function workloadBootLogs(runscLogDir: string, outDir: string): Promise<{ 
   const files: string[] = [];
   if (names.length) await mkdir(outDir, { mode: 0o700 });
   for (const name of names) {
-    const fh = await openPrivate(path.join(runscLogDir, name));
-    if (!fh) continue;
     const dest = path.join(outDir, name);
-    const w = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
-    for await (const ln of readLines(createReadStream('', { fd: fh.fd, autoClose: false }), DEFAULT_MAX_LINE)) {
-      if (!ln.tooLong && isPauseLine(ln.text)) continue;
-      const task = ln.tooLong ? null : /\] \[\s*(\d+):\s*\d+\] \S.*? ([EX]) (\w+)\(/.exec(ln.text);
-      if (task) {
-        first ??= task[1]!; // the container's init: the first task of the workload the Sentry logs
-        if (task[1] === first && task[2] === 'X' && task[3] === 'exit_group') exitGroup = true;
+    const copied = await withRegularFile(path.join(runscLogDir, name), async (fh) => {
+      const w = createWriteStream(dest, { flags: 'wx', mode: 0o600 });
+      for await (const ln of readLines(createReadStream('', { fd: fh.fd, autoClose: false }), DEFAULT_MAX_LINE)) {
+        if (!ln.tooLong && isPauseLine(ln.text)) continue;
+        const task = ln.tooLong ? null : /\] \[\s*(\d+):\s*\d+\] \S.*? ([EX]) (\w+)\(/.exec(ln.text);
+        if (task) {
+          first ??= task[1]!; // the container's init: the first task of the workload the Sentry logs
+          if (task[1] === first && task[2] === 'X' && task[3] === 'exit_group') exitGroup = true;
+        }
+        // An overlong line keeps its sample: the parser reports it as it would the original.
+        if (!w.write(ln.text + '\n')) await once(w, 'drain');
       }
-      // An overlong line keeps its sample: the parser reports it as it would the original.
-      if (!w.write(ln.text + '\n')) await once(w, 'drain');
-    }
-    await fh.close();
-    w.end();
-    await once(w, 'finish');
-    files.push(dest);
+      w.end();
+      await once(w, 'finish');
+      return true;
+    });
+    if (copied) files.push(dest);
   }
   return { files, exitGroup };
 }
