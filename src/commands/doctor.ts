@@ -8,7 +8,7 @@ import { ExitCode, UserError } from '../errors.js';
 import { makeChalk } from '../format.js';
 import { writeOut } from '../output.js';
 import { escapeControls, terminalSafeJson } from '../report/escape.js';
-import { onStopSignals, signalExitCode } from '../runners/registry.js';
+import { withStopSignals } from './stop-signals.js';
 import { defaultCriEndpoint } from '../runners/cri/endpoint.js';
 import { connectCri } from '../runners/cri/client.js';
 import { resolveCriEnvironment } from '../runners/cri/pod-spec.js';
@@ -50,23 +50,13 @@ export interface DoctorReport {
 /** Runs every check; resolves to the exit code. */
 export async function runDoctor(a: DoctorArgs, early: NodeJS.Signals | null = null): Promise<number> {
   const pods = (a.pod && a.pod.length > 0 ? a.pod : DEFAULT_PODS).map((p) => ({ pod: p, ...resolvePod(p) }));
-  const controller = new AbortController();
-  let received: NodeJS.Signals | null = early;
-  // A stop signal cancels the call in flight; the pod check's finally still stops and removes its pod.
-  const offSignals = onStopSignals((signal) => {
-    if (received === null) process.stderr.write(`\ntrace-compare: interrupted by ${signal}, cleaning up...\n`);
-    received ??= signal;
-    controller.abort();
-  });
-  if (early) controller.abort();
-  try {
+  return withStopSignals(early, async (controller) => {
+    // A stop signal cancels the call in flight; the pod check's finally still stops and removes its pod.
     const report = await diagnose(a['cri-endpoint'] ?? (await defaultCriEndpoint()), pods, controller.signal);
-    if (received) return signalExitCode(received);
+    if (controller.signal.aborted) return ExitCode.Interrupted; // withStopSignals answers 128+N
     await writeOut(a.format === 'json' ? terminalSafeJson(JSON.stringify(report, null, 2)) + '\n' : renderDoctor(report));
     return exitCode(report);
-  } finally {
-    offSignals();
-  }
+  });
 }
 
 async function diagnose(endpoint: string, pods: { pod: string; runtimeClass: string; handler: string }[], signal: AbortSignal): Promise<DoctorReport> {

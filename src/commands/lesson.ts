@@ -15,7 +15,8 @@ import { escapeControls } from '../report/escape.js';
 import { declareOptions, type ArgsOf } from './options.js';
 import type { Comparison } from '../compare.js';
 import { RUN_OPTIONS, type OptionSpec } from './run-options.js';
-import { checkTimeout, measureCommand, parseCommandOptions, planRun, withStopSignals } from './run.js';
+import { checkTimeout, measureCommand, parseCommandOptions, planRun } from './run.js';
+import { withStopSignals } from './stop-signals.js';
 
 /**
  * Every run option applies to a lesson's commands alike (environments, confinement, limits, variables,

@@ -12,7 +12,6 @@ import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } f
 import { runEnvironment, probeKernelRelease } from '../runners/run.js';
 import { resolveCriEnvironment } from '../runners/cri/pod-spec.js';
 import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
-import { onStopSignals, signalExitCode } from '../runners/registry.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
@@ -30,10 +29,9 @@ export { splitRunArgs } from './run-args.js';
 import { RUN_OPTIONS, type RunArgs } from './run-options.js';
 import { declareOptions } from './options.js';
 import type { SplitArgs } from './run-args.js';
+import { SIGNALLED, withStopSignals } from './stop-signals.js';
 
 const DEFAULT_PODS = ['runc', 'gvisor'];
-/** The abort reason of a stop signal (an environment that fails aborts the others with its error). */
-const SIGNALLED = Symbol('signalled');
 const MAX_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
 
 export function runYargs<T>(y: Argv<T>) {
@@ -82,27 +80,6 @@ export async function runCompare(split: SplitArgs, early: NodeJS.Signals | null 
  * through the same path as a failure (the finally blocks dispose), and the exit status is the shell's 128+N
  * for that signal. `early`: a signal that came while the CLI loaded (nothing has started; stop before anything does).
  */
-export async function withStopSignals(early: NodeJS.Signals | null, body: (controller: AbortController) => Promise<number>): Promise<number> {
-  const controller = new AbortController();
-  let received: NodeJS.Signals | null = null;
-  const offSignals = onStopSignals((signal) => {
-    if (received === null) process.stderr.write(`\ntrace-compare: interrupted by ${signal}, cleaning up...\n`);
-    received ??= signal;
-    controller.abort(SIGNALLED);
-  });
-  if (early) {
-    process.stderr.write(`\ntrace-compare: interrupted by ${early}, cleaning up...\n`);
-    received = early;
-    controller.abort(SIGNALLED);
-  }
-  try {
-    const code = await body(controller);
-    return received ? signalExitCode(received) : code;
-  } finally {
-    offSignals();
-  }
-}
-
 async function compare({ options, command }: SplitArgs, controller: AbortController): Promise<number> {
   const parsed = await parseCommandOptions<RunArgs>(options, runYargs, 'see trace-compare run --help');
   if (parsed === null) return ExitCode.Ok;
