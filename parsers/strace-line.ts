@@ -205,11 +205,21 @@ function processMessageEnd(s: string, i: number): number {
   return -1;
 }
 
-/** After a message that cut a call short: does the call go on here? */
-function continuesCall(s: string, i: number): boolean {
+/**
+ * After a message that cut a call short: does the call go on here? strace printed the call's first arguments
+ * when it entered, the message, and then either the rest (the arguments decoded when the call returned:
+ * `"\x88\xa1"..., 8, GRND_NONBLOCK) = 8`, `{st_mode=...}`, `[{WIFEXITED(s) ...}]`; clone3's
+ * ` => {parent_tid=[N]}`, the value it changed) or ` <unfinished ...>` (taken by the caller).
+ */
+export function continuesCall(s: string, i: number): boolean {
   const c = s.charCodeAt(i);
-  // clone3 goes on with ` => {parent_tid=[N]}`, the value it changed.
-  return c === COMMA || c === RPAREN || s.startsWith(DETACHED, i) || s.startsWith(' => ', i);
+  if (c === COMMA || c === RPAREN || c === QUOTE || c === LBRACE) return true;
+  if (c === LBRACK) {
+    // An array (`[{...}]`, `[SIGCHLD]`, `[]`), not a `[pid N]` prefix or a `[ Process PID=N ]` message.
+    const d = s.charCodeAt(i + 1);
+    return d === LBRACE || d === RBRACK || d === QUOTE || (((d >= 0x41 && d <= 0x5a) || (d >= 0x61 && d <= 0x7a)) && !s.startsWith('pid', i + 1));
+  }
+  return s.startsWith(DETACHED, i) || s.startsWith(' => ', i);
 }
 
 interface CallScan {

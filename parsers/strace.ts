@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { unparsedReason, type SignalEvent, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedCode } from './events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
 import { FAST_CALL, FAST_NONE, FAST_UNFINISHED, fastCall, type FastCall } from './strace-fast.js';
-import { parseText, type Item, type Prefix } from './strace-line.js';
+import { continuesCall, parseText, type Item, type Prefix } from './strace-line.js';
 import { decodeLiteral } from './strace-scan.js';
 import { headerColumns, isRule, ruleExtents } from './strace-c.js';
 import { Unbatch } from './unbatch.js';
@@ -407,11 +407,9 @@ function stdWriteText(args: string): string | null {
   return m === null ? null : decodeLiteral(m[1]!, 0, m[1]!.length);
 }
 
-/** After a strace message cut a call's line: does this line carry on with that call? */
+/** After a strace message cut a call's line: does this line carry on with that call (or make it unfinished)? */
 function continuesLine(text: string): boolean {
-  const c = text.charCodeAt(0);
-  // clone3's `=> {parent_tid=[N]}` (a value the call changed), or the call turning unfinished.
-  return c === 0x2c /* , */ || c === 0x29 /* ) */ || text.startsWith(' <detached ...>') || text.startsWith(' => ') || text.startsWith(' <unfinished ...>');
+  return continuesCall(text, 0) || text.startsWith(' <unfinished ...>');
 }
 
 /**

@@ -107,6 +107,27 @@ fixture k-signal      "strace -f -C -k -o OUT sh -c 'sleep 0.05 & wait'"
 fixture threads-io    "strace -f -C -tt -T -y -o OUT python3 -S -I -c '$THREADS_IO'"
 if wanted threads-io; then gzip -9nf "$OUT/threads-io.log"; fi
 
+# The held-back kinds of issue 8, each a real trace the summary bench concatenates (bench/gen-trace.ts) and the
+# oracle and fast-path agreement tests read; kept gzipped (NAME.log.gz). Forking workloads: process trees
+# (xargs -P 4 of shells running small pipelines; make -j4 running recipes through sh), -f -tt -T, so split calls
+# across pids, `--- SIGCHLD` and `+++ exited` lines; once written by strace to a file (-o: `PID ` prefixes) and
+# once on stderr (`[pid N]` prefixes, `strace: Process N attached` messages).
+FORKS='seq 1 20 | xargs -P 4 -n 1 sh -c "ls / > /dev/null; cat /etc/hostname | wc -c > /dev/null"'
+MAKE_J='printf "T := \$(shell seq 1 16)\nall: \$(addprefix t,\$(T))\nt%%:\n\t@cat /etc/hostname | tr a-z A-Z > /dev/null; ls / | wc -l > /dev/null\n" | make -s -j4 -f -'
+fixture forks         "strace -f -C -tt -T -o OUT sh -c '$FORKS'"
+fixture forks-stderr  "strace -f -C -tt -T sh -c '$FORKS' 2> OUT"
+fixture make-j        "strace -f -C -tt -T -y -o OUT sh -c '$MAKE_J'"
+# A pipeline moving data through pipes (writes of 4 KiB and more, reads, most of them split across pids), with
+# -f alone, -tt -T, -tt -T -y (pipe:[N] decorations), and on stderr.
+PIPE='seq 1 200000 | grep 7 | sort | uniq -c > /dev/null'
+fixture pipe          "strace -f -C -o OUT sh -c '$PIPE'"
+fixture pipe-tt-T     "strace -f -C -tt -T -o OUT sh -c '$PIPE'"
+fixture pipe-tt-T-y   "strace -f -C -tt -T -y -o OUT sh -c '$PIPE'"
+fixture pipe-stderr   "strace -f -C -tt -T sh -c '$PIPE' 2> OUT"
+for name in forks forks-stderr make-j pipe pipe-tt-T pipe-tt-T-y pipe-stderr; do
+  if wanted "$name"; then gzip -9nf "$OUT/$name.log"; fi
+done
+
 # -ff writes one file per process (ff.PID; PIDs differ on every run) and cannot be combined with -c/-C,
 # so ff.c.txt is the table of a separate -f -c run of the same command.
 if wanted ff; then
