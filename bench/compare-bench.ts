@@ -23,7 +23,7 @@ import { createBundle } from '../src/runners/bundle.js';
 import { which } from '../src/runners/resolve.js';
 import { STRACE_FLAGS } from '../src/runners/bundle.js';
 import { RECORD_THEN_REPLAY, type HostTracer } from '../src/runners/host-trace.js';
-import { bpfCounter, readCounts, startCount, GATE } from '../src/runners/bpf-count.js';
+import { bpfCounter, readCounts, startCount } from '../src/runners/bpf-count.js';
 import { runEnvironment } from '../src/runners/run.js';
 import type { EnvironmentSpec, RunOutcome } from '../src/runners/types.js';
 import { measureEnvironment } from '../src/measure.js';
@@ -96,15 +96,15 @@ async function main(): Promise<void> {
         rows.live.push(await timed(() => sh([perf, ...LIVE_PERF, '-o', path.join(dir, 'live.txt'), '--', ...straceArgv])));
         await rm(path.join(dir, 'live.txt'), { force: true });
       }
-      // The in-kernel counts as the product takes them: a gated wrapper, bpftrace following its pid.
+      // The in-kernel counts as the product takes them: bpftrace started, ready, then the command it follows.
       const counts = path.join(dir, 'counts.txt');
       rows.counted.push(await timed(async () => {
-        const child = execa('/bin/sh', ['-c', `${GATE}exec "$@"`, 'sh', ...straceArgv], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], reject: false });
-        const session = await startCount(bpftrace, child.pid!, counts, dir);
-        (child.stdio[3] as unknown as NodeJS.WritableStream).end('go\n');
+        const session = startCount(bpftrace, counts, dir);
+        await session.ready;
+        const child = execa(straceArgv[0]!, straceArgv.slice(1), { stdio: 'ignore', reject: false });
         await child;
         await session.stop();
-        await readCounts(counts);
+        await readCounts(counts, child.pid!);
       }));
       await rm(counts, { force: true });
       const data = path.join(dir, 'perf.data');
@@ -207,7 +207,7 @@ async function figures(o: RunOutcome, command: string[]): Promise<void> {
     runtime: o.env.runtime,
     workload: { events: o.workloadTrace.format === 'runsc' ? parseRunscLogFiles(files) : parseStraceFiles(files), format: o.workloadTrace.format },
     perf: host && host.format !== 'bpf-counts' ? parsePerfTrace(createReadStream(host.file), { file: host.file }) : null,
-    hostCounts: host?.format === 'bpf-counts' ? await readCounts(host.file) : null,
+    hostCounts: host?.format === 'bpf-counts' ? await readCounts(host.file, host.root) : null,
     command,
     ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
   });

@@ -456,8 +456,9 @@ const RUNTIME_CLIS = new Set(['runc', 'crun', 'runsc']);
  * 2. A segment that starts with an exec is named by what was exec'd:
  *    - a file named strace (or the hint's tracer): `tracer strace` (tool);
  *    - runc / crun / runsc: `runc CLI` (`crun CLI`, `runsc CLI`), the runtime command the wrapper ran;
- *    - a shell as the first exec of the traced process: `status wrapper sh` (tool: the status wrapper
- *      src/runners/run.ts puts between the tracer (perf or bpftrace's gate) and the run);
+ *    - a shell exec'd by the traced process before anything else it exec'd: `status wrapper sh` (tool: the
+ *      status wrapper src/runners/run.ts puts between the tracer and the run, and on the host the shell that
+ *      enters the run's cgroup);
  *    - under runc/crun, `/proc/self/exe` or `/dev/fd/N` (runc 1.1 re-execs a sealed copy of itself): `runc init`;
  *    - under runsc, `/proc/self/exe`: `Sentry` for the nearest exec'd ancestor of the app's stub,
  *      `Sentry helper (runsc re-exec)` below the Sentry, else `gofer` (runsc's other re-exec);
@@ -502,7 +503,7 @@ function assignRoles(
           label = `tracer ${name}`;
           kind = 'tool';
         } else if (RUNTIME_CLIS.has(name)) label = `${name} CLI`;
-        else if (p.tid === rootTid && seg === p.segments.find((s) => s.exec) && SHELLS.has(name)) {
+        else if (p.tid === rootTid && SHELLS.has(name) && p.segments.every((s) => s === seg || !s.exec || s.start > seg.start || SHELLS.has(basename(s.exec.filename ?? s.exec.comm)))) {
           label = `status wrapper ${name}`;
           kind = 'tool';
         }

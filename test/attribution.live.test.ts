@@ -195,15 +195,16 @@ describe.skipIf(agreeSkip !== null)('in-kernel counts and record+replay give the
         try {
           expect(o.exitCode).toBe(0);
           expect(o.hostTrace).not.toBeNull();
-          const file = o.hostTrace!.file;
+          const h = o.hostTrace!;
+          const file = h.file;
           const hint: AttributionHint = {
             runtime: env.runtime, command,
             ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
             ...(env.runtime !== 'runsc' ? { tracedBy: 'strace' } : {}),
           };
-          if (o.hostTrace!.format === 'bpf-counts') {
+          if (h.format === 'bpf-counts') {
             expect(tracer).toBeUndefined();
-            return { v: attributeHostCounts(await readCounts(file), hint) };
+            return { v: attributeHostCounts(await readCounts(file, h.root), hint) };
           }
           expect(tracer).toBeDefined();
           const text = readFileSync(file, 'utf8');

@@ -15,7 +15,8 @@ import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
-import { readCounts } from '../runners/bpf-count.js';
+import { readCounts, shareCount } from '../runners/bpf-count.js';
+import { gvisorTable } from '../annotations/gvisor.js';
 import { progressWanted, startProgress } from '../progress.js';
 import { endCutShort, measureEnvironment } from '../measure.js';
 import type { TraceEvent } from '../../parsers/events.js';
@@ -178,6 +179,12 @@ export async function measureCommand(
   const { controller, deadline } = o;
   const interrupted = { comparison: null, code: ExitCode.Interrupted };
   const outcomes: RunOutcome[] = [];
+  // Started before the runs, so that what takes long to start overlaps their set-up: runsc's syscall table
+  // (read once, for the report) and the host-kernel count, one bpftrace for every environment traced here.
+  void gvisorTable().catch(() => undefined);
+  const count = tracePerf && envs.some((e) => args.backend !== 'cri' || e.runtime === 'host')
+    ? await shareCount(controller.signal, args['keep-temp'])
+    : null;
   const progress = startProgress(envs.map((e) => e.name), progressWanted(args.format));
   try {
     const settled = await Promise.allSettled(
@@ -197,6 +204,7 @@ export async function measureCommand(
           backend: args.backend,
           ...(args['cri-endpoint'] !== undefined ? { criEndpoint: args['cri-endpoint'] } : {}),
           onTraceStart: (where) => progress.watch(env.name, where),
+          ...(count ? { counter: count.session } : {}),
         }).then(
           (x) => {
             progress.done(env.name);
@@ -212,6 +220,10 @@ export async function measureCommand(
       ),
     );
     progress.stop();
+    // Every traced process is gone: bpftrace prints the counts of all the runs and exits.
+    await count?.session.stop().catch((e: unknown) => {
+      if (!controller.signal.aborted) process.emitWarning(`trace-compare: the host-kernel view could not be read: ${e instanceof Error ? e.message : String(e)}`);
+    });
     const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
     if (controller.signal.reason === SIGNALLED) return interrupted;
     if (failed) throw failed.reason;
@@ -238,7 +250,7 @@ export async function measureCommand(
     return { comparison, code };
   } finally {
     progress.stop();
-    await Promise.allSettled(outcomes.map((x) => x.dispose()));
+    await Promise.allSettled([...outcomes.map((x) => x.dispose()), ...(count ? [count.dispose()] : [])]);
   }
 }
 
@@ -256,7 +268,7 @@ async function reportOf(o: RunOutcome, command: string[], diag: Diagnostics, sig
       format: o.workloadTrace.format,
     },
     perf: perfFile && o.hostTrace?.format !== 'bpf-counts' ? diag.watch(cut(parsePerfTrace(createReadStream(perfFile), { file: perfFile }))) : null,
-    hostCounts: perfFile && o.hostTrace?.format === 'bpf-counts' ? await readCounts(perfFile) : null,
+    hostCounts: o.hostTrace?.format === 'bpf-counts' ? await readCounts(o.hostTrace.file, o.hostTrace.root) : null,
     command,
     ...(o.workloadHostPids ? { workloadPids: o.workloadHostPids } : {}),
   });

@@ -9,7 +9,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, mkdir, chmod, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -26,7 +25,7 @@ import { registerRun } from './registry.js';
 import { TEMP_PREFIX, writeOwner } from './leftovers.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
-import { bpfCounter, startCount, GATE, type CountSession } from './bpf-count.js';
+import { bpfCounter, startCount, type CountSession } from './bpf-count.js';
 import { runCriEnvironment } from './cri/run.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */
@@ -37,8 +36,6 @@ const HOUSEKEEPING_MS = 3000;
 // Keeps the workload's exit status when perf (which always exits 0) wraps the run. Constant text;
 // the command reaches it only as "$@", never parsed by the shell.
 const STATUS_WRAPPER = '"$@"; s=$?; printf "%s\\n" "$s" > "$0"; exit "$s"';
-// The same, held until the in-kernel count follows its pid (bpf-count.ts).
-const GATED_WRAPPER = GATE + STATUS_WRAPPER;
 
 type StopReason = 'timeout' | 'interrupt';
 
@@ -59,15 +56,18 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const perfFile = path.join(outDir, 'perf.txt');
   const perfData = path.join(outDir, 'perf.data');
   const hostTracer = opts.hostTracer ?? RECORD_THEN_REPLAY;
-  // The host-kernel view is counted in the kernel when bpftrace is here, unless a test asks for a perf mechanism.
-  const bpftrace = opts.tracePerf && !opts.hostTracer ? await bpfCounter() : null;
-  const countFile = path.join(outDir, 'bpf-counts.txt');
-  let counting: CountSession | null = null;
+  // The host-kernel view is counted in the kernel when bpftrace is here, unless a test asks for a perf
+  // mechanism: in the caller's session shared by its runs, or else in one of this run's own.
+  const bpftrace = opts.tracePerf && !opts.hostTracer && !opts.counter ? await bpfCounter() : null;
+  const counted = opts.tracePerf && !opts.hostTracer && (opts.counter !== undefined || bpftrace !== null);
+  let counting: CountSession | null = counted ? opts.counter ?? null : null;
   const stdoutFile = path.join(outDir, 'stdout');
   const stderrFile = path.join(outDir, 'stderr');
   const id = `trace-compare-${randomBytes(6).toString('hex')}`;
   await mkdir(outDir, { mode: 0o700 });
   await writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
+  // Started now, so that bpftrace compiles while the bundle is made.
+  if (bpftrace) counting = startCount(bpftrace, path.join(outDir, 'bpf-counts.txt'), tempDir, opts.signal);
 
   let child: ResultPromise | null = null;
   let childExited = false;
@@ -109,7 +109,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       // Leftovers of the workload that outlived the child (a host `cmd &`) are still in its group;
       // the group id cannot be reused while any member lives.
       if (child?.pid) killGroup(child.pid, 'SIGKILL');
-      counting?.kill();
+      if (bpftrace) counting?.kill();
       const left = await killAll(selector(), 5000);
       // The host run's own cgroup, and those runsc leaves when its sandbox dies while starting.
       const cgLeft = await removeCgroupsNamed(id);
@@ -168,9 +168,17 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
           'run', '--bundle', bundle.dir, '--pid-file', pidFile, id]
         : [runtime.bin, '--root', stateDir, 'run', '--bundle', bundle.dir, '--pid-file', pidFile, id];
     }
-    if (bpftrace) argv = ['/bin/sh', '-c', GATED_WRAPPER, statusFile, ...argv];
-    else if (opts.tracePerf) {
-      argv = [bins.perf!, ...hostTracer.args(perfData), '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
+    // Nothing the run starts may come before the count is ready: it follows what this process forks from then on.
+    if (counting) {
+      const failed = await Promise.race([counting.ready.then(() => null, (e: unknown) => e), aborted(opts.signal)]);
+      if (opts.signal?.aborted) stopReason ??= 'interrupt';
+      else if (failed !== null) {
+        if (stopReason === null && !opts.signal?.aborted) process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be taken: ${failed instanceof Error ? failed.message : String(failed)}`);
+        counting = null;
+      }
+    }
+    if (opts.tracePerf) {
+      argv = [...(counted ? [] : [bins.perf!, ...hostTracer.args(perfData)]), '/bin/sh', '-c', STATUS_WRAPPER, statusFile, ...argv];
     }
     if (!runtime) {
       cgroup = await createRunCgroup(id);
@@ -182,8 +190,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         cwd,
         detached: true, // own process group: killable as a whole, and a terminal's Ctrl-C goes to us only
         // The same bytes in every environment: a file the caller saved once (runtimes pass it on).
-        // fd 3: the gate of GATED_WRAPPER.
-        stdio: [opts.stdinFile ? { file: opts.stdinFile } : 'ignore', { file: stdoutFile }, { file: stderrFile }, ...(bpftrace ? ['pipe' as const] : [])],
+        stdio: [opts.stdinFile ? { file: opts.stdinFile } : 'ignore', { file: stdoutFile }, { file: stderrFile }],
         // On the host the workload's variables are exactly these (strace and perf pass them on); in a
         // pod they are in config.json and the runtime's own are the caller's.
         ...(runtime ? {} : { env: workloadEnv, extendEnv: false }),
@@ -201,24 +208,11 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       // An abort while the bundle was being built fired no event for the listener added just now.
       if (opts.signal?.aborted) void stop('interrupt');
-      if (bpftrace && child.pid) {
-        const gate = child.stdio[3] as unknown as Writable;
-        const ended = new AbortController();
-        void child.finally(() => ended.abort());
-        opts.signal?.addEventListener('abort', () => ended.abort(), { once: true });
-        counting = await startCount(bpftrace, child.pid, countFile, tempDir, ended.signal).catch((e: unknown) => {
-          if (!ended.signal.aborted) process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be taken: ${e instanceof Error ? e.message : String(e)}`);
-          return null;
-        });
-        // Stopped meanwhile: the gate closes unopened and the wrapper exits without running anything.
-        if (ended.signal.aborted || stopReason !== null) gate.destroy();
-        else gate.end('go\n');
-      }
       opts.onTraceStart?.(runtime?.kind === 'runsc' ? { dir: runscLogDir } : traceWorkload ? { file: path.join(outDir, STRACE_LOG) } : {});
     }
     const result = child ? await child : null;
-    // The traced processes are gone: bpftrace prints its counts and exits.
-    await counting?.stop().catch((e: unknown) => {
+    // The traced processes are gone: this run's own count prints its maps and exits (a shared one is the caller's).
+    if (bpftrace) await counting?.stop().catch((e: unknown) => {
       process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be read: ${e instanceof Error ? e.message : String(e)}`);
     });
     clearTimeout(timer);
@@ -269,7 +263,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       wallMs,
       workloadTrace: { format: runtime?.kind === 'runsc' ? 'runsc' : 'strace', files },
       hostTrace: counting
-        ? ((await isRegularFile(countFile)) ? { file: countFile, format: 'bpf-counts' } : null)
+        ? (child?.pid && (await isRegularFile(counting.file)) ? { file: counting.file, format: 'bpf-counts', root: child.pid } : null)
         : opts.tracePerf && (await isRegularFile(perfFile)) ? { file: perfFile } : null,
       workloadHostPids,
       containerId: runtime ? id : null,
@@ -330,6 +324,14 @@ async function readPid(file: string): Promise<number | null> {
 
 async function exists(p: string): Promise<boolean> {
   return (await readdir(path.dirname(p)).catch(() => [] as string[])).includes(path.basename(p));
+}
+
+/** Resolves (with 'aborted') when `signal` aborts; never, without one. */
+function aborted(signal: AbortSignal | undefined): Promise<'aborted'> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) resolve('aborted');
+    signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

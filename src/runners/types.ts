@@ -2,6 +2,7 @@
 
 import type { Confinement, Limits } from './confinement.js';
 import type { HostTracer } from './host-trace.js';
+import type { CountSession } from './bpf-count.js';
 import type { TraceWhere } from '../progress.js';
 
 import type { RuntimeKind } from '../runtime.js';
@@ -31,6 +32,11 @@ export interface RunOptions {
   tracePerf: boolean;
   /** Tests and benches only: take the host-kernel view with this perf mechanism instead (to compare mechanisms). */
   hostTracer?: HostTracer;
+  /**
+   * The in-kernel count session the caller shares between its runs (bpf-count.ts shareCount); the caller
+   * stops it before reading the figures. Without one, a run that counts starts a session of its own.
+   */
+  counter?: CountSession;
   /** Told once the workload runs, where its trace grows (for src/progress.ts). */
   onTraceStart?: (where: TraceWhere) => void;
   /** Trace the workload's own syscalls (strace, or runsc --strace). Default true; false = bare run. */
@@ -86,9 +92,9 @@ export interface RunOutcome {
   workloadTrace: { format: 'strace' | 'runsc'; files: string[] };
   /**
    * The host kernel's view of the whole run, null if not measured: perf trace text, or (format `bpf-counts`)
-   * the in-kernel counts of src/runners/bpf-count.ts.
+   * the in-kernel counts of src/runners/bpf-count.ts, this run's being those under `root` (the process it started).
    */
-  hostTrace: { file: string; format?: 'perf' | 'bpf-counts' } | null;
+  hostTrace: { file: string; format?: 'perf' } | { file: string; format: 'bpf-counts'; root: number } | null;
   /**
    * Host pids known to belong to the workload side: for runc/crun the container's init (the
    * in-container strace, whose descendants are the workload); for runsc the sandbox (Sentry)

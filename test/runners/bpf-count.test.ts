@@ -5,10 +5,13 @@ import { join } from 'node:path';
 import { readCounts } from '../../src/runners/bpf-count.js';
 import { attributeHostCounts } from '../../src/attribution.js';
 
-// What bpftrace prints for a host run of `uname -r` (shortened): the wrapper 100 forks 101, which execs
-// strace; strace forks 102, which execs uname. Counts are @c[tid, segment, syscall nr, entered, comm].
-const RUN = `ready 100 /tmp/trace-compare-x/
+// What bpftrace prints for a host run of `uname -r` (shortened) in a session shared with another run (tool
+// pid 90): the wrapper 100 forks 101, which execs strace; strace forks 102, which execs uname. The other
+// run's wrapper 200 and its child 201 are not this run's. Counts are @c[tid, segment, syscall nr, entered, comm].
+const RUN = `ready 90 /tmp/trace-compare-x/
+F 500 90 200 node
 F 1000 100 101 sh
+F 1500 200 201 sh
 X 2000 101 101 1 /usr/bin/strace
 F 3000 101 102 strace
 X 4000 102 102 1 /usr/bin/uname
@@ -24,6 +27,8 @@ X 4000 102 102 1 /usr/bin/uname
 @c[102, 1, 257, 1, uname]: 3
 @c[102, 1, 257, 0, uname]: 2
 @c[102, 1, 231, 1, a, b]: 1
+@c[200, 1, 59, 1, sh]: 1
+@c[201, 0, 63, 1, sh]: 7
 `;
 
 describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
@@ -32,7 +37,7 @@ describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
     try {
       const file = join(dir, 'counts.txt');
       writeFileSync(file, RUN + 'W WARNING: Lost 3 events\n');
-      const counts = await readCounts(file);
+      const counts = await readCounts(file, 100);
       expect(counts.rootTid).toBe(100);
       expect(counts.forks).toHaveLength(2);
       expect(counts.execs[1]).toEqual({ ns: 4000, pid: 102, oldPid: 102, seg: 1, filename: '/usr/bin/uname' });

@@ -265,11 +265,12 @@ describe('a user rootfs is used as-is and not modified', () => {
 
 describe('perf trace wrapping', () => {
   for (const [env, reason] of [[HOST, null], [RUNC, reasons.runc], [GVISOR, reasons.runsc]] as const) {
-    it.skipIf(!!reason || noPerf || !has('bpftrace'))(`${env.name}: the in-kernel counts follow the whole run and the exit status survives the gated wrapper`, async () => {
+    it.skipIf(!!reason || noPerf || !has('bpftrace'))(`${env.name}: the in-kernel counts follow the whole run and the exit status survives the status wrapper`, async () => {
       const o = await run(env, ['cat', '/nonexistent'], { tracePerf: true });
       expect(o.exitCode).toBe(1);
-      expect(o.hostTrace?.format).toBe('bpf-counts');
-      const counts = await readCounts(o.hostTrace!.file);
+      const h = o.hostTrace;
+      if (h?.format !== 'bpf-counts') throw new Error(`expected in-kernel counts, got ${JSON.stringify(h)}`);
+      const counts = await readCounts(h.file, h.root);
       expect(counts.lostEvents).toBe(0);
       if (env.runtime !== 'runsc') expect(counts.execs.some((x) => x.filename.endsWith('/cat')), 'exec of cat counted').toBe(true);
       else expect(counts.execs.filter((x) => x.filename === '/proc/self/exe').length).toBeGreaterThanOrEqual(2); // Sentry and gofer
