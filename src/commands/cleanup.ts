@@ -2,7 +2,7 @@
 // mounts, temp dirs). Runs still going are left alone. The work is in src/runners/leftovers.ts.
 
 import { ExitCode, UserError } from '../errors.js';
-import { cleanupLeftovers } from '../runners/leftovers.js';
+import { cleanupLeftovers, SCRATCH_ROOT } from '../runners/leftovers.js';
 import { escapeControls } from '../report/escape.js';
 import type { ArgsOf, OptionSpec } from './options.js';
 
@@ -17,7 +17,7 @@ export async function runCleanup(a: ArgsOf<typeof CLEANUP_OPTIONS>): Promise<num
     throw new UserError('cleanup needs root: the leftovers are root\'s containers, cgroups and files', ExitCode.MissingRuntime,
       'run it as root (sudo), or add --dry-run to list them');
   }
-  const r = await cleanupLeftovers({ ...(opts.tmpdir ? { tmp: opts.tmpdir } : {}), dryRun: opts.dryRun });
+  const r = await cleanupLeftovers({ ...(opts.tmpdir ? { tmp: opts.tmpdir } : {}), scratch: SCRATCH_ROOT, dryRun: opts.dryRun });
   const verb = opts.dryRun ? 'would remove' : 'removed';
   for (const line of r.removed) process.stdout.write(`${verb}: ${escapeControls(line)}\n`);
   for (const line of r.live) process.stdout.write(`left alone (its run is still going): ${escapeControls(line)}\n`);

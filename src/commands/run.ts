@@ -185,11 +185,22 @@ export async function measureCommand(
   const count = tracePerf && envs.some((e) => args.backend !== 'cri' || e.runtime === 'host')
     ? await shareCount(controller.signal, args['keep-temp'])
     : null;
+  // The session stops as soon as every run's traced processes have ended, while the runs tear down:
+  // bpftrace takes ~0.35 s to detach its probes before it prints the counts.
+  let tracing = envs.length;
+  const tracedEnd = () => {
+    if (--tracing === 0) void count?.session.stop().catch(() => undefined);
+  };
   const progress = startProgress(envs.map((e) => e.name), progressWanted(args.format));
   try {
     const settled = await Promise.allSettled(
-      envs.map((env) =>
-        runEnvironment(env, {
+      envs.map((env) => {
+        let ended = false;
+        const onTracedEnd = () => {
+          if (!ended) tracedEnd();
+          ended = true;
+        };
+        return runEnvironment(env, {
           command,
           timeoutMs: args.timeout * 1000,
           ...(args.rootfs !== undefined ? { rootfs: args.rootfs } : {}),
@@ -205,7 +216,8 @@ export async function measureCommand(
           ...(args['cri-endpoint'] !== undefined ? { criEndpoint: args['cri-endpoint'] } : {}),
           onTraceStart: (where) => progress.watch(env.name, where),
           ...(count ? { counter: count.session } : {}),
-        }).then(
+          onTracedEnd,
+        }).finally(onTracedEnd).then(
           (x) => {
             progress.done(env.name);
             outcomes.push(x);
@@ -216,8 +228,8 @@ export async function measureCommand(
             controller.abort();
             throw err;
           },
-        ),
-      ),
+        );
+      }),
     );
     progress.stop();
     // Every traced process is gone: bpftrace prints the counts of all the runs and exits.

@@ -3,7 +3,7 @@
 // container/cgroup id), so a dir whose owner still lives is never touched, and a stale one is known
 // by name: trace-compare-* in the temp dir, cgroups named trace-compare-<12 hex> in every hierarchy.
 
-import { readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -22,6 +22,25 @@ const CGROUP_NAME = /^trace-compare-[0-9a-f]{12}$/;
 /** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null. */
 async function startTime(pid: number): Promise<string | null> {
   return (await statFields(pid))?.[19] ?? null;
+}
+
+/** Where a run's generated trees (its bundle, tool copies) are made: a tmpfs, when /dev/shm is one. */
+export const SCRATCH_ROOT = '/dev/shm';
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * A private dir (0700) for run `id` on the scratch tmpfs, marked like the run's own dir; null when there is
+ * no such tmpfs. Made there because the temp dir's disk file system took 0.3 s to create the ~1,200 entries
+ * of a pod's /etc copy (tmpfs: 0.03 s), twice per three-way run, and as long again to remove them.
+ */
+export async function makeScratchDir(id: string): Promise<string | null> {
+  const fs = await statfs(SCRATCH_ROOT).catch(() => null);
+  if (fs?.type !== TMPFS_MAGIC) return null;
+  const dir = await mkdtemp(path.join(SCRATCH_ROOT, TEMP_PREFIX)).catch(() => null);
+  if (dir === null) return null;
+  await chmod(dir, 0o700);
+  await writeOwner(dir, id);
+  return dir;
 }
 
 /** Marks `dir` as this process's run `id`. */
@@ -54,11 +73,15 @@ export interface CleanupReport {
   live: string[];
 }
 
-/** Finds what earlier runs left in `tmp` (default: the temp dir) and in the cgroup trees, and removes it. */
-export async function cleanupLeftovers(opts: { tmp?: string; dryRun?: boolean } = {}): Promise<CleanupReport> {
+/**
+ * Finds what earlier runs left in `tmp` (default: the temp dir), in `scratch` (default: the scratch tmpfs,
+ * unless `tmp` is given) and in the cgroup trees, and removes it.
+ */
+export async function cleanupLeftovers(opts: { tmp?: string; scratch?: string; dryRun?: boolean } = {}): Promise<CleanupReport> {
   const tmp = opts.tmp ?? os.tmpdir();
+  const scratch = opts.scratch ?? (opts.tmp === undefined ? SCRATCH_ROOT : null);
   const report: CleanupReport = { removed: [], failed: [], live: [] };
-  const dirs = await runDirs(tmp);
+  const dirs = [...await runDirs(tmp), ...(scratch !== null && scratch !== tmp ? await runDirs(scratch) : [])];
   const liveIds = new Set(dirs.filter((d) => d.live && d.id).map((d) => d.id!));
   report.live = dirs.filter((d) => d.live).map((d) => d.dir);
 

@@ -29,6 +29,8 @@ function leftovers(tmp: string) {
   const ps = execaSync('ps', ['-eo', 'args'], { reject: false }).stdout.split('\n');
   return {
     tempDirs: readdirSync(tmp),
+    // Pods' bundles are made on the tmpfs /dev/shm (runners/leftovers.ts makeScratchDir).
+    scratchDirs: readdirSync('/dev/shm').filter((n) => n.startsWith('trace-compare-')),
     processes: ps.filter((a) => a.includes(tmp)),
     runc: execaSync('runc', ['list', '-q'], { reject: false }).stdout.trim(),
     runsc: execaSync('runsc', ['list', '-q'], { reject: false }).stdout.trim(),
@@ -36,7 +38,7 @@ function leftovers(tmp: string) {
     cgroups: execaSync('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-name', 'trace-compare-*'], { reject: false }).stdout.trim(),
   };
 }
-const NOTHING_LEFT = { tempDirs: [], processes: [], runc: '', runsc: '', cgroups: '' };
+const NOTHING_LEFT = { tempDirs: [], scratchDirs: [], processes: [], runc: '', runsc: '', cgroups: '' };
 
 describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (real runtimes)', () => {
   let tmp: string;
@@ -151,7 +153,9 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     killed.kill('SIGKILL');
     await killed;
     const left = leftovers(tmp);
-    expect(left.tempDirs.length).toBe(3); // what docs/cli.md says SIGKILL leaves
+    // What docs/cli.md says SIGKILL leaves: a dir per environment and the count's, a bundle dir per pod.
+    expect(left.tempDirs.length).toBe(4);
+    expect(left.scratchDirs.length).toBe(2);
     expect(left.processes.length).toBeGreaterThan(0);
     expect(left.cgroups).not.toBe('');
     // A run still going, in the same temp dir, while cleanup runs.
