@@ -447,10 +447,16 @@ describe('fast path (one complete call, or one half of a split call, per line) a
     expect(f).toMatchObject({ pid: null, name: 'read', args: '3, "abc", 3' });
     expect(fastCall('<... read resumed>"", 3) = 0', 9, f)).toBe(FAST_RESUMED);
     expect(f).toMatchObject({ pid: 9, name: 'read', args: '"", 3', result: { value: '0' } });
+    // A write to fd 1 or 2 whose count matches its literal (or whose literal strace cut short): nothing glued in.
+    expect(fastCall('write(2, "hi\\n", 3 <unfinished ...>', null, f)).toBe(FAST_UNFINISHED);
+    expect(fastCall('write(1</dev/pts/0>, "h\\303\\251\\n", 4) = 4', null, f)).toBe(FAST_CALL);
+    expect(fastCall('write(1, "1\\n2\\n3\\n4\\n5\\n6\\n7\\n8\\n9\\n10\\n11\\n12\\n13\\n14"..., 4096) = 4096', null, f)).toBe(FAST_CALL);
     for (const l of [
       'write(1, "hi\\n", 3hi\n) = 3',
-      'write(2, "hi\\n", 3 <unfinished ...>',
-      'write(1</dev/pts/0>, "hi\\n", 3) = 3',
+      'write(1, "hi", 2hi) = 2',
+      'write(1, "hi", 3) = 3',
+      'writev(1, [{iov_base="hi", iov_len=2}], 1) = 2',
+      '<... write resumed>1, "hi", 2) = 2',
       '<... read resumed> <unfinished ...>) = ?',
       'read(3,  <unfinished ...>) = ?',
       'getpid() <unfinished ...>',
