@@ -15,6 +15,15 @@ import { decodeLiteral } from './strace-scan.js';
 import { headerColumns, isRule, ruleExtents } from './strace-c.js';
 import { Unbatch } from './unbatch.js';
 
+/**
+ * Takes the syscalls the parser completes in place of their events: what `summary` needs of a call and no
+ * more (its name, result and -T duration). Every syscall event the parser would emit reaches it once, in the
+ * same order, those that never returned (`result: null`) included; every other event is emitted as before.
+ */
+export interface CallSink {
+  call(name: string, result: SyscallResult | null, duration: number | undefined): void;
+}
+
 export interface ParseStraceOptions {
   /** Name reported in every event's `file`. */
   file: string;
@@ -22,7 +31,14 @@ export interface ParseStraceOptions {
   maxLine?: number;
   /** Pid of every event whose line names none (a `-ff` file `prefix.1234`). */
   pid?: number;
+  /** Syscalls go to this sink instead of being emitted as events (parseStraceBatches only). */
+  sink?: CallSink;
 }
+
+const NOT_SUNK = -2;
+
+/** Where `-k` frames after a call given to a sink go: nowhere (the sink keeps no stack). */
+const SINK_TARGET: SyscallEvent = { kind: 'syscall', source: 'strace', file: '', line: 0, pid: null, name: '', args: '', result: null };
 
 
 /** Line-at-a-time state machine; `parseStrace` feeds it from a stream. */
@@ -44,6 +60,8 @@ export class StraceParser {
   /** The fast path's prefix, for the split-call handling it shares with the general path (never kept). */
   private readonly fastPrefix: Prefix = { pid: null, timestamp: undefined };
   private joinedRun = false;
+  /** The pid of the call last given to the sink, while no other event followed it (NOT_SUNK otherwise). */
+  private sunkPid: number | null | typeof NOT_SUNK = NOT_SUNK;
   private readonly defaultPid: number | null;
   /**
    * A write to fd 1 or 2 printed as `<unfinished ...>`: its text (from the string literal) is what the
@@ -55,6 +73,7 @@ export class StraceParser {
     private readonly file: string,
     defaultPid: number | null = null,
     private readonly maxLine: number = DEFAULT_MAX_LINE,
+    private readonly sink: CallSink | null = null,
   ) {
     this.defaultPid = defaultPid;
   }
@@ -88,6 +107,13 @@ export class StraceParser {
       const f = this.fast;
       const kind = fastCall(text, this.defaultPid, f);
       if (kind === FAST_CALL) {
+        if (this.sink !== null) {
+          // What emit() does with the event, without making it.
+          this.flushHeld(out);
+          this.sink.call(f.name, f.result, f.duration);
+          this.sunk(f.pid);
+          return;
+        }
         const ev: SyscallEvent = {
           kind: 'syscall', source: 'strace', file: this.file, line: lineNo, pid: f.pid, name: f.name, args: f.args,
           result: f.result,
@@ -180,7 +206,10 @@ export class StraceParser {
     this.table = null;
     this.finishPartial(out);
     this.flushHeld(out);
-    for (const ev of this.pending.values()) out.push(ev);
+    for (const ev of this.pending.values()) {
+      if (this.sink !== null) this.sink.call(ev.name, ev.result, ev.duration);
+      else out.push(ev);
+    }
     this.pending.clear();
   }
 
@@ -352,10 +381,25 @@ export class StraceParser {
     }
   }
 
+  /** A call of `pid` went to the sink: `-k` frames after it go nowhere, as they would go to its event. */
+  private sunk(pid: number | null): void {
+    SINK_TARGET.stack = undefined;
+    this.stackTarget = SINK_TARGET;
+    this.sunkPid = pid;
+  }
+
   /** Syscalls wait one step: `-k` frames on the following lines belong to them. */
   private emit(out: TraceEvent[], ev: TraceEvent): void {
     if (ev.kind === 'exit' && this.held !== null && this.held.pid === ev.pid) { this.heldExits.push(ev); return; }
+    // After a call given to the sink, its process's exit: -k frames after it still belong to the call.
+    if (ev.kind === 'exit' && this.sunkPid !== NOT_SUNK && this.sunkPid === ev.pid) { out.push(ev); return; }
     this.flushHeld(out);
+    if (ev.kind === 'syscall' && this.sink !== null) {
+      this.sink.call(ev.name, ev.result, ev.duration);
+      this.sunk(ev.pid);
+      return;
+    }
+    this.sunkPid = NOT_SUNK;
     // -k frames on the following lines belong to a syscall, or to a signal (where it was delivered).
     if (ev.kind === 'syscall' || ev.kind === 'signal') { this.held = ev; this.stackTarget = ev; return; }
     this.stackTarget = null;
@@ -429,7 +473,7 @@ export async function* parseStraceBatches(
   opts: ParseStraceOptions,
 ): AsyncGenerator<TraceEvent[]> {
   const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
-  const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine);
+  const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine, opts.sink ?? null);
   for await (const lines of readLineBatches(input as AsyncIterable<Buffer | string> | Readable, maxLine)) {
     for (let i = 0; i < lines.length;) {
       const out: TraceEvent[] = [];

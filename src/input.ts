@@ -6,7 +6,7 @@ import type { TraceEvent, TraceSource } from '../parsers/events.js';
 import { UserError, ExitCode } from './errors.js';
 import { userErrorOf } from './user-errors.js';
 import { escapeControls } from './report/escape.js';
-import { parseStraceBatches } from '../parsers/strace.js';
+import { parseStraceBatches, type CallSink } from '../parsers/strace.js';
 import { Unbatch } from '../parsers/unbatch.js';
 import { parseStraceFiles, isStraceFfSet, findStraceFfFiles } from '../parsers/strace-ff.js';
 import { parseRunscLog, parseRunscLogFiles, runscBootLogs } from '../parsers/runsc-log.js';
@@ -18,6 +18,12 @@ export interface OpenedInput {
   file: string;
   format: TraceSource;
   events: AsyncIterable<TraceEvent>;
+  /**
+   * For one strace file or stream: the same input read with its syscalls given to `sink` instead of being
+   * emitted (parsers/strace.ts CallSink), the other events in batches: what `summary` reads. Read either this
+   * or `events`, once.
+   */
+  countCalls?: (sink: CallSink) => AsyncIterable<TraceEvent[]>;
 }
 
 const PEEK_BYTES = 64 * 1024;
@@ -50,13 +56,17 @@ export async function openInput(path: string, forced?: TraceSource): Promise<Ope
   // A FIFO or a device (`<(strace ...)` is /dev/fd/63) cannot be read twice: keep the stream open from the peek on.
   if (!st.isFile()) return openStream(path, createReadStream(path, { highWaterMark: HEAD_BYTES }), forced);
   const format = forced ?? detect(await readHead(path, Math.min(st.size, HEAD_BYTES)));
-  return { file: path, format, events: parserFor(format)(fileBytes(path), { file: path }) };
+  const opened: OpenedInput = { file: path, format, events: parserFor(format)(fileBytes(path), { file: path }) };
+  if (format === 'strace') opened.countCalls = (sink) => guarded(parseStraceBatches(fileBytes(path), { file: path, sink }));
+  return opened;
 }
 
 async function openStream(file: string, stream: NodeJS.ReadableStream, forced?: TraceSource): Promise<OpenedInput> {
   const { head, rest } = await peek(stream).catch(refused);
   const format = forced ?? detect(Buffer.concat(head));
-  return { file, format, events: parserFor(format)(replay(head, rest), { file }) };
+  const opened: OpenedInput = { file, format, events: parserFor(format)(replay(head, rest), { file }) };
+  if (format === 'strace') opened.countCalls = (sink) => guarded(parseStraceBatches(replay(head, rest), { file, sink }));
+  return opened;
 }
 
 function detect(head: Buffer): TraceSource {

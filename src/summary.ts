@@ -12,7 +12,8 @@
 // An input that holds no calls but strace's own -c table (a `strace -c` run saved or piped) is read as the
 // summary it is: its rows as strace printed them (`from: 'strace-c-table'`, `time: 'strace-c'`).
 
-import { isCompleted, isError, type MessageEvent, type SyscallEvent, type TraceEvent } from '../parsers/events.js';
+import { isCompleted, type MessageEvent, type SyscallEvent, type SyscallResult, type TraceEvent } from '../parsers/events.js';
+import type { CallSink } from '../parsers/strace.js';
 import { headerColumns, isRule, parseStraceSummaryTable, type StraceSummary, type SummaryRow } from '../parsers/strace-c.js';
 
 /** A row is strace -c's (parsers/strace-c.ts), whether strace printed it or this module counted it. */
@@ -123,18 +124,45 @@ export class SummaryBuilder {
       if (e.kind === 'message') this.tables.add(e);
       return;
     }
-    if (!countsInSummary(e)) return;
-    let acc = this.rows.get(e.name);
+    if (e.source === 'strace') this.call(e.name, e.result, e.duration);
+    else if (countsInSummary(e)) this.count(e.name, e.result!, e.duration);
+  }
+
+  /**
+   * One strace syscall, as the strace parser gives it to a CallSink (parsers/strace.ts): counted exactly as
+   * `add` counts its event.
+   */
+  call(name: string, result: SyscallResult | null, duration: number | undefined): void {
+    // countsInSummary: completed, and not strace's out-of-table form.
+    if (result === null || (result.value === '?' && result.errno === undefined)) return;
+    if (name.charCodeAt(0) === 0x73 /* s */ && OUT_OF_TABLE.test(name)) return;
+    this.count(name, result, duration);
+  }
+
+  private count(name: string, result: SyscallResult, duration: number | undefined): void {
+    let acc = this.rows.get(name);
     if (!acc) {
       acc = { calls: 0, errors: 0, ns: 0 };
-      this.rows.set(e.name, acc);
+      this.rows.set(name, acc);
     }
     acc.calls++;
-    if (isError(e)) acc.errors++;
-    if (e.duration !== undefined && Number.isFinite(e.duration)) {
+    // isError: an errno return, restarts included.
+    if (result.errno !== undefined) acc.errors++;
+    if (duration !== undefined && Number.isFinite(duration)) {
       this.timed = true;
-      acc.ns += Math.round(e.duration * 1e9);
+      acc.ns += Math.round(duration * 1e9);
     }
+  }
+
+  /** A CallSink that counts into this builder, and `seen` counts every call it was given (returned or not). */
+  sink(seen: { syscalls: number; events: number }): CallSink {
+    return {
+      call: (name, result, duration) => {
+        seen.syscalls++;
+        seen.events++;
+        this.call(name, result, duration);
+      },
+    };
   }
 
   /** The accumulator of one syscall (adding up -c tables); `timed`: their seconds count as time. */

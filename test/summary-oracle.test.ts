@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import { parseStrace, parseStraceText } from '../parsers/strace.js';
+import { parseStrace, parseStraceBatches, parseStraceText } from '../parsers/strace.js';
 import { parseStraceFiles } from '../parsers/strace-ff.js';
 import { splitStraceSummary, parseStraceSummaryTable, type StraceSummary } from '../parsers/strace-c.js';
 import { SummaryBuilder, type Summary } from '../src/summary.js';
@@ -42,6 +42,12 @@ describe('summarize(parseStrace(trace)) equals strace -C table', () => {
       calls: want.total.calls,
       errors: want.total.errors,
     });
+    // The CLI's lane: calls counted through a CallSink as the parser completes them, the rest as events.
+    const b = new SummaryBuilder();
+    const seen = { syscalls: 0, events: 0 };
+    async function* gen(): AsyncGenerator<string> { yield trace; }
+    for await (const batch of parseStraceBatches(gen(), { file: f, sink: b.sink(seen) })) for (const e of batch) b.add(e);
+    expect(b.result()).toEqual(summary);
   });
 
   it('threads-io.log.gz streamed (chunks end anywhere, mid-pair included) equals its table', async () => {

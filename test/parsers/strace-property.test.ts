@@ -2,8 +2,9 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TraceEvent } from '../../parsers/events.js';
-import { parseStrace, parseStraceText } from '../../parsers/strace.js';
+import { gunzipSync } from 'node:zlib';
+import type { SyscallResult, TraceEvent } from '../../parsers/events.js';
+import { parseStrace, parseStraceBatches, parseStraceText } from '../../parsers/strace.js';
 import { collect } from '../helpers/collect.js';
 import { renderStraceEvent } from '../../parsers/strace-render.js';
 
@@ -105,6 +106,56 @@ describe('garbage never throws', () => {
         await parseStraceText(line.slice(0, k) + junk + line.slice(k) + '\n' + line);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('a CallSink gets every syscall event, the other events are the same (what summary reads)', () => {
+  type Call = [string, SyscallResult | null, number | undefined];
+  async function both(text: string, file = 'x'): Promise<{ sink: { calls: Call[]; rest: TraceEvent[] }; events: { calls: Call[]; rest: TraceEvent[] } }> {
+    async function* gen(): AsyncGenerator<string> { yield text; }
+    const calls: Call[] = [];
+    const rest: TraceEvent[] = [];
+    const sink = { call: (name: string, result: SyscallResult | null, duration: number | undefined): void => { calls.push([name, result, duration]); } };
+    for await (const batch of parseStraceBatches(gen(), { file, sink })) rest.push(...batch);
+    const all = await parseStraceText(text, file);
+    return {
+      sink: { calls, rest },
+      events: {
+        calls: all.flatMap((e): Call[] => (e.kind === 'syscall' ? [[e.name, e.result, e.duration]] : [])),
+        rest: all.filter((e) => e.kind !== 'syscall'),
+      },
+    };
+  }
+  const real = [
+    ...TRACES.map((n) => [n, bytes(n).toString('utf8')] as const),
+    ...readdirSync('fixtures/strace').filter((n) => n.endsWith('.log') || n.endsWith('.log.gz')).map((n) => {
+      const b = readFileSync(join('fixtures/strace', n));
+      return [n, (n.endsWith('.gz') ? gunzipSync(b) : b).toString('utf8')] as const;
+    }),
+  ];
+  it.each(real)('%s', async (name, text) => {
+    const { sink, events } = await both(text, name);
+    if (name !== 'c-only.log') expect(sink.calls.length).toBeGreaterThan(0);
+    expect(sink.calls).toEqual(events.calls);
+    expect(sink.rest).toEqual(events.rest);
+  });
+  it('random token soup and spliced fixture lines (fast-check)', async () => {
+    const tokens = fc.constantFrom(
+      'write(1, "', '"', '(', ')', '{', '}', '<', '>', ' <unfinished ...>', '<... read resumed>', '<... write resumed>',
+      ' = ', '0', '-1 ENOENT (x)', ' = ? ', '+++ exited with 0 +++', '--- SIGCHLD {si_signo=SIGCHLD} ---', 'strace: Process 1 attached',
+      '\n', ' ', '[pid  12] ', '12  ', '14:00:00.000001 ', ' > /lib/x.so(f+0x1) [0x1]', '3</a>', ', ', 'hi\n', 'read(3, ',
+      'write(1, "hi\\n", 3', ') = 3', ' <0.000010>',
+    );
+    const lines = real.flatMap(([, t]) => t.split('\n').slice(0, 400));
+    await fc.assert(
+      fc.asyncProperty(fc.array(tokens, { maxLength: 60 }), fc.array(fc.nat(lines.length - 1), { maxLength: 30 }), async (parts, picks) => {
+        const text = parts.join('') + '\n' + picks.map((k) => lines[k]!).join('\n');
+        const { sink, events } = await both(text);
+        expect(sink.calls).toEqual(events.calls);
+        expect(sink.rest).toEqual(events.rest);
+      }),
+      { numRuns: 300 },
     );
   });
 });
