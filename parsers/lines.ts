@@ -11,7 +11,12 @@ import type { Readable } from 'node:stream';
 export const DEFAULT_MAX_LINE = 1 << 20; // 1 MiB: strace's longest realistic lines (-s 65535 -xx) fit.
 
 export type Line =
-  | { lineNo: number; text: string; tooLong?: undefined }
+  /**
+   * `bytes[start, start + text.length)` are the line's bytes when each is one character (ASCII, or a byte UTF-8 could not decode; `bytes` is then set: the
+   * strace fast path scans them rather than the string's characters). Never written to; kept only as long as
+   * the line.
+   */
+  | { lineNo: number; text: string; tooLong?: undefined; bytes?: Uint8Array; start?: number }
   /** The line exceeded the bound: only its first bytes are kept, as a sample for the report. */
   | { lineNo: number; text: string; tooLong: true; length: number }
   ;
@@ -37,9 +42,11 @@ export async function* readLineBatches(
   let skipping: { head: Buffer; length: number } | null = null;
   let lineNo = 0;
 
-  const decode = (buf: Buffer, start: number, end: number): string => {
+  const line = (buf: Buffer, start: number, end: number): Line => {
     if (end > start && buf[end - 1] === CR) end--;
-    return buf.toString('utf8', start, end);
+    const text = buf.toString('utf8', start, end);
+    // Non-ASCII UTF-8 takes more bytes than characters.
+    return text.length === end - start ? { lineNo: ++lineNo, text, bytes: buf, start } : { lineNo: ++lineNo, text, bytes: undefined, start: 0 };
   };
 
   for await (const raw of input as AsyncIterable<Buffer | string>) {
@@ -72,7 +79,7 @@ export async function* readLineBatches(
         const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
         pending = [];
         pendingLen = 0;
-        batch.push({ lineNo: ++lineNo, text: decode(whole, 0, whole.length) });
+        batch.push(line(whole, 0, whole.length));
       }
       start = nl + 1;
     }
@@ -84,7 +91,7 @@ export async function* readLineBatches(
         const sample = chunk.toString('utf8', start, Math.min(start + SAMPLE, nl));
         batch.push({ lineNo: ++lineNo, text: sample, tooLong: true, length: nl - start });
       } else {
-        batch.push({ lineNo: ++lineNo, text: decode(chunk, start, nl) });
+        batch.push(line(chunk, start, nl));
       }
       start = nl + 1;
     }
@@ -105,7 +112,7 @@ export async function* readLineBatches(
     yield [{ lineNo: lineNo + 1, text: skipping.head.toString('utf8'), tooLong: true, length: skipping.length }];
   } else if (pendingLen > 0) {
     const whole = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingLen);
-    yield [{ lineNo: lineNo + 1, text: decode(whole, 0, whole.length) }];
+    yield [line(whole, 0, whole.length)];
   }
 }
 

@@ -9,7 +9,7 @@
 import type { Readable } from 'node:stream';
 import { unparsedReason, type SignalEvent, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedCode } from './events.js';
 import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
-import { FAST_CALL, FAST_NONE, FAST_UNFINISHED, fastCall, type FastCall } from './strace-fast.js';
+import { FAST_CALL, FAST_NONE, FAST_UNFINISHED, fastCall, fastCallBytes, type FastCall } from './strace-fast.js';
 import { continuesCall, parseText, type Item, type Prefix } from './strace-line.js';
 import { decodeLiteral } from './strace-scan.js';
 import { headerColumns, isRule, ruleExtents } from './strace-c.js';
@@ -105,7 +105,8 @@ export class StraceParser {
     }
     if (partial === null) {
       const f = this.fast;
-      const kind = fastCall(text, this.defaultPid, f);
+      // With a sink nothing reads a call's timestamp or arguments (but an unfinished write's: stdWriteText).
+      const kind = l.bytes !== undefined ? fastCallBytes(l.bytes, l.start!, text, this.defaultPid, f, this.sink !== null) : fastCall(text, this.defaultPid, f);
       if (kind === FAST_CALL) {
         if (this.sink !== null) {
           // What emit() does with the event, without making it.
@@ -447,6 +448,11 @@ const STD_WRITE = /^[12](?:<[^>]*>)?, "((?:[^"\\]|\\.)*)", \d+$/;
 
 /** The whole text a `write(1|2, "...", N` will print, or null when strace cut the literal short. */
 function stdWriteText(args: string): string | null {
+  // What the pattern needs first, checked by hand: fd 1 or 2, and a whole literal (`"...", N`, not `"..."..., N`).
+  const c = args.charCodeAt(0);
+  if ((c !== 0x31 && c !== 0x32) || args.length < 2) return null;
+  const comma = args.lastIndexOf(', ');
+  if (comma < 1 || args.charCodeAt(comma - 1) !== 0x22 /* " */) return null;
   const m = STD_WRITE.exec(args);
   return m === null ? null : decodeLiteral(m[1]!, 0, m[1]!.length);
 }
