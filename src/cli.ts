@@ -8,7 +8,8 @@ import { runParse } from './commands/parse.js';
 import { runSummary } from './commands/summary.js';
 import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
-import { isRunOption } from './commands/run-args.js';
+import { routeOf } from './route.js';
+import { takePrestarted } from './runners/bpf-session.js';
 import { lessonYargs, runLesson } from './commands/lesson.js';
 import { DOCTOR_OPTIONS, runDoctor, type DoctorArgs } from './commands/doctor.js';
 import { PODS_OPTIONS, runPods, type PodsArgs } from './commands/pods.js';
@@ -19,17 +20,15 @@ import { userErrorOf } from './user-errors.js';
 import { cleanupAll, signalExitCode } from './runners/registry.js';
 import { releaseEarlySignals } from './early-signals.js';
 
-const SUBCOMMANDS = new Set(['parse', 'summary', 'diff', 'run', 'lesson', 'doctor', 'pods', 'cleanup', 'help', 'completion']);
-
 /** Parses `argv` (without node and the script) and runs the command; resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const first = argv[0];
-  const runFirst = first !== undefined && (first.startsWith('-') ? isRunOption(first) : !SUBCOMMANDS.has(first));
+  const route = routeOf(argv);
   // Synchronously up to runCompare's own handlers: no moment in which a stop signal kills a run.
   const early = releaseEarlySignals();
-  if (runFirst) return runCompare(splitRunArgs(argv), early);
-  if (first === 'run') return runCompare(splitRunArgs(argv.slice(1)), early);
-  if (first === 'lesson') return runLesson(argv.slice(1), early);
+  if (route === 'run') return runCompare(splitRunArgs(argv), early);
+  if (route === 'run-word') return runCompare(splitRunArgs(argv.slice(1)), early);
+  if (route === 'lesson') return runLesson(argv.slice(1), early);
   if (early) return signalExitCode(early);
 
   // yargs drops a bare "-" from positional lists; /dev/stdin is the same input and survives it.
@@ -152,5 +151,8 @@ export async function runCli(argv: string[] = hideBin(process.argv)): Promise<vo
       if (process.env.TRACE_COMPARE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
       process.exitCode = ExitCode.Failure;
     }
+  } finally {
+    // A count the entry point started for a command that did not take it (help, --no-perf, not root...).
+    await (await takePrestarted())?.dispose();
   }
 }

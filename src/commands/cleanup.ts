@@ -2,7 +2,8 @@
 // mounts, temp dirs). Runs still going are left alone. The work is in src/runners/leftovers.ts.
 
 import { ExitCode, UserError } from '../errors.js';
-import { cleanupLeftovers, SCRATCH_ROOT } from '../runners/leftovers.js';
+import { cleanupLeftovers } from '../runners/leftovers.js';
+import { SCRATCH_ROOT } from '../runners/run-dir.js';
 import { escapeControls } from '../report/escape.js';
 import type { ArgsOf, OptionSpec } from './options.js';
 

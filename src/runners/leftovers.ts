@@ -3,11 +3,12 @@
 // container/cgroup id), so a dir whose owner still lives is never touched, and a stale one is known
 // by name: trace-compare-* in the temp dir, cgroups named trace-compare-<12 hex> in every hierarchy.
 
-import { chmod, mkdtemp, readdir, readFile, rm, rmdir, statfs, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { killAll, findProcesses, statFields } from './procs.js';
+import { killAll, findProcesses } from './procs.js';
+import { OWNER, SCRATCH_ROOT, TEMP_PREFIX, startTime } from './run-dir.js';
 import { cgroupMounts, removeCgroupsNamed } from './cgroup.js';
 import { readPrivateText } from './private-files.js';
 import { connectCri } from './cri/client.js';
@@ -15,38 +16,7 @@ import { defaultCriEndpoint } from './cri/endpoint.js';
 import { readCriConfig, removePodSandbox, runscBehindShim } from './cri/node-config.js';
 import { RUN_LABEL } from './cri/pod-spec.js';
 
-export const TEMP_PREFIX = 'trace-compare-';
-const OWNER = 'owner';
 const CGROUP_NAME = /^trace-compare-[0-9a-f]{12}$/;
-
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null. */
-async function startTime(pid: number): Promise<string | null> {
-  return (await statFields(pid))?.[19] ?? null;
-}
-
-/** Where a run's generated trees (its bundle, tool copies) are made: a tmpfs, when /dev/shm is one. */
-export const SCRATCH_ROOT = '/dev/shm';
-const TMPFS_MAGIC = 0x01021994;
-
-/**
- * A private dir (0700) for run `id` on the scratch tmpfs, marked like the run's own dir; null when there is
- * no such tmpfs. Made there because the temp dir's disk file system took 0.3 s to create the ~1,200 entries
- * of a pod's /etc copy (tmpfs: 0.03 s), twice per three-way run, and as long again to remove them.
- */
-export async function makeScratchDir(id: string): Promise<string | null> {
-  const fs = await statfs(SCRATCH_ROOT).catch(() => null);
-  if (fs?.type !== TMPFS_MAGIC) return null;
-  const dir = await mkdtemp(path.join(SCRATCH_ROOT, TEMP_PREFIX)).catch(() => null);
-  if (dir === null) return null;
-  await chmod(dir, 0o700);
-  await writeOwner(dir, id);
-  return dir;
-}
-
-/** Marks `dir` as this process's run `id`. */
-export async function writeOwner(dir: string, id: string): Promise<void> {
-  await writeFile(path.join(dir, OWNER), `${process.pid} ${await startTime(process.pid)} ${id}\n`, { mode: 0o600 });
-}
 
 interface RunDir { dir: string; id: string | null; live: boolean }
 

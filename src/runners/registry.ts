@@ -26,14 +26,17 @@ export function register(r: LiveResource): () => void {
  * temp dir (unless kept); a stop signal calls onInterrupt first, so the outcome says it was interrupted.
  */
 export function registerRun(r: {
-  label: string; tempDir: string; containerId: string | null; keepTemp: boolean;
+  label: string; tempDir: string; containerId: string | null;
+  /** Read when the run is disposed of (a run started before the options were parsed learns it later). */
+  keepTemp: boolean | (() => boolean);
   teardown: () => Promise<void>; onInterrupt: () => void;
 }): { dispose: () => Promise<void>; unregister: () => void } {
   let disposed: Promise<void> | null = null;
   const dispose = (): Promise<void> => {
     disposed ??= (async () => {
       await r.teardown();
-      if (!r.keepTemp) await rm(r.tempDir, { recursive: true, force: true, maxRetries: 3 });
+      const keep = typeof r.keepTemp === 'function' ? r.keepTemp() : r.keepTemp;
+      if (!keep) await rm(r.tempDir, { recursive: true, force: true, maxRetries: 3 });
     })();
     return disposed;
   };

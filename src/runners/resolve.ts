@@ -1,10 +1,12 @@
 // Environment names (RuntimeClass style) -> runtimes, and whether the runtime binaries are here.
 
-import { access, constants, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { RunError } from './errors.js';
+import { which } from './which.js';
 import type { EnvironmentSpec, RuntimeKind } from './types.js';
+
+export { which };
 
 const HANDLERS: readonly RuntimeKind[] = ['runc', 'runsc', 'crun'];
 
@@ -44,29 +46,6 @@ const PACKAGE: Record<Tool, string> = {
   runc: 'runc', crun: 'crun', runsc: 'runsc', strace: 'strace', perf: 'linux-perf',
 };
 
-/** Absolute path of `name` on PATH, or null. */
-export async function which(name: string, envPath = process.env.PATH ?? ''): Promise<string | null> {
-  if (name.includes('/')) {
-    const abs = path.resolve(name);
-    return (await isExecutable(abs)) ? abs : null;
-  }
-  // sbin dirs are not on every user's PATH but that is where Debian puts runc.
-  const dirs = [...envPath.split(':'), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(Boolean);
-  for (const dir of dirs) {
-    const candidate = path.join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  return null;
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  try {
-    await access(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The tools one environment needs: its runtime plus the tracers the options ask for. */
 export function toolsFor(kind: RuntimeKind, opts: { tracePerf: boolean; traceWorkload?: boolean }): Tool[] {

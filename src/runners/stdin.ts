@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { TEMP_PREFIX, writeOwner } from './leftovers.js';
+import { TEMP_PREFIX, writeOwner } from './run-dir.js';
 
 export interface SavedStdin {
   /** The saved bytes, or null when nothing is forwarded. */

@@ -33,7 +33,7 @@ import { POD_STRACE_LOG, STRACE_FLAGS, STRACE_LOG, TOOLS_DIR } from '../bundle.j
 import { createPrivateFile, isRegularFile, readSample, withRegularFile } from '../private-files.js';
 import { killAll } from '../procs.js';
 import { registerRun } from '../registry.js';
-import { TEMP_PREFIX, writeOwner } from '../leftovers.js';
+import { TEMP_PREFIX, writeOwner } from '../run-dir.js';
 import { cgroupMounts, removeCgroupsNamed } from '../cgroup.js';
 import { RECORD_THEN_REPLAY } from '../host-trace.js';
 import { readLines, DEFAULT_MAX_LINE } from '../../../parsers/lines.js';

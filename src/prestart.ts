@@ -1,0 +1,10 @@
+// Called by the entry point before the CLI loads: the host-kernel count's bpftrace takes about 0.5 s to start
+// (LLVM's compile), as long as node takes to load the CLI, so a command that may trace starts it first.
+// The first command that traces takes it (runners/bpf-count.ts shareCount); the CLI ends it if none does.
+
+import { mayTrace } from './route.js';
+import { prestartCount } from './runners/bpf-session.js';
+
+export function prestartFor(argv: string[]): void {
+  if (mayTrace(argv)) prestartCount();
+}

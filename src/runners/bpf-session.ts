@@ -1,0 +1,262 @@
+// The host-kernel count's bpftrace session (bpf-count.ts reads what it writes). Node's built-ins only: the
+// entry point starts it before the CLI has loaded (prestart.ts), so that its ~0.5 s start overlaps node's.
+//
+// Protocol: one bpftrace session follows every process this tool starts once the session is ready, so the
+// environments of a run share it (one LLVM compile, about 0.8 s, instead of one per environment). A process
+// forked by the tool is followed silently until its first exec; counting starts with that exec, as under
+// `perf trace -- CMD` (perf's enable_on_exec), the mechanism whose figures these reproduce. Each run names
+// its own process (the wrapper it started) as the root, and its figures are those of the root's process tree
+// (readCounts). SIGINT makes bpftrace print its maps and exit; it exits by itself when this process dies.
+// The same tracepoints perf reads (raw_syscalls, sched_process_fork/exec/exit) and the same rules as
+// parsers/perf-trace.ts:
+// - a call counts as entered when sys_enter fired for it; an exit with no entry (gVisor's PTRACE_SYSEMU
+//   stops, seccomp-refused calls) counts as not entered;
+// - an entry with no exit (exit_group, a thread killed in a call) counts as entered when the thread exits
+//   or makes another call, like perf trace's pending entry;
+// - a thread's first event, an exit with no entry, is not a call: a new task returning from clone/fork
+//   (perf trace's child side of clone);
+// - the exec that starts the count is entered (its entry came before: perf counts it so too);
+// - a negative syscall id (a call skipped by ptrace) is no syscall, as perf trace drops it.
+
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { which } from './which.js';
+import { makeRunDir } from './run-dir.js';
+import { registerRun } from './registry.js';
+
+/** Keys of the count map: threads x exec segments x syscalls x comms. gVisor's uname run uses ~2,000. */
+const MAP_KEYS = 65_536;
+/** bpftrace compiles its program with LLVM: seconds on a loaded machine. */
+const READY_MS = 60_000;
+
+// @track: 3 = started by the tool, not exec'd yet (followed, not counted); 4 = its first exec is returning;
+// 2 = a new task whose first event is its return from fork; 1 = counted.
+// Each tracepoint field is read once into a variable: bpftrace 0.17 rescans tracefs for every `args->`
+// it meets, and this layout starts in 0.8 s instead of 1.2 s.
+export const BPF_COUNT_SCRIPT = `
+BEGIN { printf("ready %d %s\\n", $1, str($2)); }
+tracepoint:sched:sched_process_fork {
+  $parent = args->parent_pid;
+  if (pid == $1 || @track[$parent]) {
+    $child = args->child_pid;
+    @track[$child] = (pid == $1 || @track[$parent] == 3) ? 3 : 2;
+    printf("F %llu %d %d %s\\n", nsecs, $parent, $child, str(args->child_comm));
+  }
+}
+tracepoint:sched:sched_process_exec {
+  $old = args->old_pid;
+  if (@track[$old]) {
+    $pid = args->pid;
+    @track[$pid] = @track[$old] == 3 ? 4 : 1;
+    if ($old != $pid && @in[$old] != 0) { @in[$pid] = @in[$old]; delete(@in[$old]); }
+    @seg[$pid] = @seg[$pid] + 1;
+    printf("X %llu %d %d %d %s\\n", nsecs, $pid, $old, @seg[$pid], str(args->filename));
+  }
+}
+tracepoint:raw_syscalls:sys_enter /@track[tid] == 1 || @track[tid] == 2/ {
+  $id = args->id;
+  if ($id >= 0) {
+    $p = @in[tid];
+    if ($p != 0) { @c[tid, @seg[tid], $p - 1, 1, comm] = count(); }
+    @in[tid] = $id + 1;
+  }
+}
+tracepoint:raw_syscalls:sys_exit /@track[tid] && @track[tid] != 3/ {
+  $id = args->id;
+  if ($id >= 0) {
+    $p = @in[tid];
+    if ($p == $id + 1) {
+      delete(@in[tid]);
+      @c[tid, @seg[tid], $id, 1, comm] = count();
+    } else {
+      if ($p != 0) { delete(@in[tid]); @c[tid, @seg[tid], $p - 1, 1, comm] = count(); }
+      if (@track[tid] == 2) { @track[tid] = 1; }
+      else if (@track[tid] == 4) { @track[tid] = 1; @c[tid, @seg[tid], $id, 1, comm] = count(); }
+      else { @c[tid, @seg[tid], $id, 0, comm] = count(); }
+    }
+  }
+}
+tracepoint:sched:sched_process_exit {
+  if (tid == $1) { exit(); }
+  if (@track[tid]) {
+    $p = @in[tid];
+    if ($p != 0) { @c[tid, @seg[tid], $p - 1, 1, comm] = count(); delete(@in[tid]); }
+    delete(@track[tid]);
+  }
+}
+END { clear(@track); clear(@in); clear(@seg); }
+`;
+
+/**
+ * A count session: it follows every process this tool forks after `ready` resolves. stop() ends it once the
+ * traced processes are gone and leaves its output in `file`; readCounts(file, root) takes one run's share.
+ */
+export interface CountSession {
+  readonly file: string;
+  /** Resolves when nothing can be missed (every probe attached); rejects when bpftrace cannot start. */
+  readonly ready: Promise<void>;
+  /** Idempotent; throws when bpftrace failed. */
+  stop(): Promise<void>;
+  /** Ends bpftrace at once (a run being torn down). */
+  kill(): void;
+}
+
+/** bpftrace's path when this machine can count in the kernel (x86_64: syscall numbers are named from its table). */
+export async function bpfCounter(): Promise<string | null> {
+  if (process.arch !== 'x64') return null;
+  return which('bpftrace');
+}
+
+/**
+ * Starts a session counting what this process starts once it is ready, into `dataFile` (created, must not
+ * exist). `runDir` is in bpftrace's argv only so that `trace-compare cleanup` finds it by the run's dir after a
+ * SIGKILL that came before bpftrace was ready (once ready, it exits by itself when this process dies).
+ */
+export function startCount(bpftrace: string, dataFile: string, runDir: string, signal?: AbortSignal): CountSession {
+  const child = spawn(bpftrace, ['-B', 'none', '-k', '-e', BPF_COUNT_SCRIPT, String(process.pid), `${runDir}/`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // STRLEN: exec'd file names are matched by basename, so whole paths (the default cuts at 64 bytes).
+    env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS), BPFTRACE_STRLEN: '200' },
+  });
+  const out = createWriteStream(dataFile, { flags: 'wx', mode: 0o600 });
+  let stderr = '';
+  let writeError: Error | null = null;
+  child.stderr.setEncoding('latin1').on('data', (t: string) => {
+    stderr = (stderr + t).slice(-65_536);
+  });
+  // Settles once bpftrace has exited and everything it printed is in the file.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    let status: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+    let written = false;
+    const settle = () => {
+      if (status && written) resolve(status);
+    };
+    child.once('error', (e) => {
+      stderr += e.message;
+      status = { code: null, signal: null };
+      written = true;
+      out.destroy();
+      settle();
+    });
+    child.once('close', (code, sig) => {
+      status = { code, signal: sig };
+      settle();
+    });
+    child.stdout.pipe(out);
+    // A full disk: bpftrace must not block on a pipe nobody reads; stop() says the counts are short.
+    out.on('error', (e) => {
+      writeError ??= e;
+      child.stdout.unpipe(out);
+      child.stdout.resume();
+    });
+    out.once('close', () => {
+      written = true;
+      settle();
+    });
+  });
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  const failure = (r: { code: number | null; signal: NodeJS.Signals | null }) =>
+    new Error(`bpftrace exited ${r.code ?? r.signal ?? 'without starting'}: ${stderr.trim().slice(-300)}`);
+  const kill = () => {
+    if (!gone) child.kill('SIGKILL');
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    let seen = '';
+    const onData = (b: Buffer) => {
+      seen += b.toString('latin1');
+      if (/ready \d+ .*\n/.test(seen)) {
+        child.stdout.off('data', onData);
+        resolve();
+      } else if (seen.length > 4096) seen = seen.slice(-64);
+    };
+    child.stdout.on('data', onData);
+    void exited.then((r) => reject(failure(r)));
+    timer = setTimeout(() => reject(new Error(`bpftrace was not ready after ${READY_MS / 1000} s`)), READY_MS);
+    if (signal?.aborted) reject(new Error('interrupted'));
+    signal?.addEventListener('abort', () => reject(new Error('interrupted')), { once: true });
+  }).finally(() => clearTimeout(timer));
+  ready.catch(() => kill());
+  let stopped: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      // Measured: a SIGINT that comes just after BEGIN is sometimes not acted on (bpftrace ran on for
+      // 10 s); it is repeated until bpftrace prints its maps and exits, and SIGKILL ends it after 10 s.
+      const int = () => {
+        if (!gone) child.kill('SIGINT');
+      };
+      int();
+      const again = setInterval(int, 500);
+      const t = setTimeout(kill, 10_000);
+      const r = await exited;
+      clearInterval(again);
+      clearTimeout(t);
+      if (r.code !== 0) throw failure(r);
+      if (writeError) throw new Error(`the counts could not be written to ${dataFile}: ${(writeError as Error).message}`);
+      // -k: a failed map update (the map full) or lost printf events make the counts short: kept as lost events.
+      const warnings = stderr.split('\n').filter((l) => /map_update_elem|Lost \d+ events/i.test(l));
+      if (warnings.length > 0) await appendFile(dataFile, warnings.map((w) => `W ${w.trim()}\n`).join(''));
+    })();
+    return stopped;
+  };
+  return { file: dataFile, ready, stop, kill };
+}
+
+/** A session of its own dir, registered so that every exit of the tool ends it. */
+export interface SharedCount {
+  session: CountSession;
+  /** Kills bpftrace if it still runs and removes the session's dir (unless kept). Idempotent. */
+  dispose(): Promise<void>;
+  /** Keep the session's dir (--keep-temp). */
+  keep(): void;
+}
+
+/**
+ * Opens a session shared by the runs of one command, in a private dir that `trace-compare cleanup` knows;
+ * null when this machine cannot count in the kernel.
+ */
+export async function openCountSession(signal?: AbortSignal): Promise<SharedCount | null> {
+  const bpftrace = await bpfCounter();
+  if (!bpftrace) return null;
+  const dir = await makeRunDir(`count-${process.pid}`);
+  const session = startCount(bpftrace, path.join(dir, 'bpf-counts.txt'), dir, signal);
+  let kept = false;
+  const { dispose, unregister } = registerRun({
+    label: `host-kernel count (${dir})`, tempDir: dir, containerId: null, keepTemp: () => kept,
+    teardown: async () => {
+      session.kill();
+      await session.stop().catch(() => undefined);
+    },
+    onInterrupt: () => undefined,
+  });
+  return {
+    session,
+    dispose: async () => {
+      await dispose();
+      unregister();
+    },
+    keep: () => {
+      kept = true;
+    },
+  };
+}
+
+let prestarted: Promise<SharedCount | null> | null = null;
+
+/**
+ * Opens a session now, for the first command that traces (takePrestarted): called by the entry point before
+ * the CLI loads, when its arguments may run a command, so that bpftrace's start overlaps node's own.
+ */
+export function prestartCount(): void {
+  prestarted ??= openCountSession().catch(() => null);
+}
+
+/** The session prestartCount opened, once; null when there is none (or it was taken). */
+export function takePrestarted(): Promise<SharedCount | null> | null {
+  const p = prestarted;
+  prestarted = null;
+  return p;
+}
