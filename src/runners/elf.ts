@@ -51,11 +51,26 @@ export async function inspectExecutable(file: string): Promise<ExecutableKind> {
   }
 }
 
+// Asked once per file and loader while this process runs: the pods of one command copy the same command
+// (and a lesson, the same strace), and each ask is a process spawned (~20 ms from node).
+const listed = new Map<string, Promise<string[]>>();
+
 /**
  * Shared libraries of a dynamic executable, as absolute host paths (interpreter included), from the
  * dynamic loader's own `--list`: it applies the real search rules (RUNPATH, ld.so.cache, hwcaps).
  */
-export async function sharedLibraries(file: string, interp: string): Promise<string[]> {
+export function sharedLibraries(file: string, interp: string): Promise<string[]> {
+  const key = `${interp}\0${file}`;
+  let libs = listed.get(key);
+  if (!libs) {
+    libs = listLibraries(file, interp);
+    listed.set(key, libs);
+    libs.catch(() => listed.delete(key)); // a failure is not remembered: the next ask says it again
+  }
+  return libs;
+}
+
+async function listLibraries(file: string, interp: string): Promise<string[]> {
   const res = await execa(interp, ['--list', file], { reject: false, stdin: 'ignore', timeout: 10_000 });
   if (res.exitCode !== 0) {
     throw new RunError('HOST_UNREADABLE', `cannot list the shared libraries of ${file}: ${String(res.stderr).trim() || `exit ${res.exitCode}`}`);
