@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// A stop signal while the CLI loads is held for the command (which cleans up), not fatal.
-const { holdEarlySignals } = await import('../dist/src/early-signals.js');
-holdEarlySignals();
-// A command that may trace starts the host-kernel count now: its start overlaps the CLI's load.
-const { prestartFor } = await import('../dist/src/prestart.js');
-prestartFor(process.argv.slice(2));
-const { runCli } = await import('../dist/src/cli.js');
-await runCli();
+// The one-file build (dist/trace-compare.mjs, scripts/bundle.ts) when it was made after the build it comes
+// from, else the build itself: a `tsc` alone never runs stale code.
+import { statSync } from 'node:fs';
+
+const mtime = (p) => statSync(new URL(p, import.meta.url), { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const built = mtime('../dist/src/entry.js');
+await import(built > 0 && mtime('../dist/trace-compare.mjs') >= built ? '../dist/trace-compare.mjs' : '../dist/src/entry.js');
