@@ -9,6 +9,7 @@
 // 2. The three-way `uname -r` (host, runc, gVisor, traced by strace, runsc --strace and the host-kernel view)
 //    beside a bare `runsc run` of the same kind of bundle, and its phases: each environment run alone
 //    (runEnvironment) and its figures read. Target: within 3x the bare run (aim 2x).
+// 3. The `find` three-way through the CLI beside its parts (each environment alone) and a bare runsc run.
 // Needs root, runc, runsc, strace and perf. Prints figures; asserts nothing. FIND_RUNS (default 3) and RUNS
 // (default 5) set the repetitions; medians are printed with every run.
 
@@ -193,6 +194,38 @@ async function main(): Promise<void> {
     console.log(`bare runsc run of uname -r:            median ${b.toFixed(0)} ms  (runs: ${fmt(bare)})`);
     console.log(`trace-compare uname -r (host+runc+gvisor, strace/runsc --strace + host-kernel view): median ${f.toFixed(0)} ms  (runs: ${fmt(full)})`);
     console.log(`ratio: ${(f / b).toFixed(2)}x the bare gVisor run (target: <= 3x: ${f / b <= 3 ? 'met' : 'NOT met'})  [${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(2)}]`);
+
+    // 3. The `find` three-way through the CLI beside its parts: each environment alone through the CLI (with
+    // and without the host-kernel view), and a bare `runsc run` of the same command. FIND3_RUNS (default 1;
+    // 0 skips) runs: about 3 minutes each on 2 cores.
+    const FIND3_RUNS = Number(process.env.FIND3_RUNS ?? 1);
+    if (FIND3_RUNS > 0) {
+      const findBundle = await createBundle({ kind: 'runsc', dir: path.join(dir, 'find'), command: FIND, env: workloadEnvironment(process.env) });
+      const cli = async (args: string[]) => {
+        const r = await execa('node', [bin, ...args, '--format', 'json', '--', ...FIND], { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' });
+        if (r.exitCode !== 0) throw new Error(`trace-compare ${args.join(' ')} exited ${r.exitCode}: ${String(r.stderr).slice(-300)}`);
+      };
+      const parts: [string, string[]][] = [
+        ['three-way (host, runc, gvisor)', ['--pod', 'runc', '--pod', 'gvisor']],
+        ['part: host alone', []],
+        ['part: runc alone', ['--no-host', '--pod', 'runc']],
+        ['part: gvisor alone', ['--no-host', '--pod', 'gvisor']],
+        ['part: gvisor alone, no host-kernel view', ['--no-host', '--pod', 'gvisor', '--no-perf']],
+      ];
+      const times = new Map<string, number[]>(parts.map(([k]) => [k, []]));
+      const bareFind: number[] = [];
+      for (let i = 0; i < FIND3_RUNS; i++) {
+        for (const [k, args] of parts) times.get(k)!.push(await timed(() => cli(args)));
+        const id = `tc-bench-${randomBytes(4).toString('hex')}`;
+        bareFind.push(await timed(() => sh([runsc, '--root', path.join(dir, 'state'), '--network=none', 'run', '--bundle', findBundle.dir, id])));
+        await execa(runsc, ['--root', path.join(dir, 'state'), 'delete', '-force', id], { reject: false });
+      }
+      console.log('');
+      console.log(`find /usr/lib -name '*.so*' three-way through the CLI beside its parts, ${FIND3_RUNS} run(s) each:`);
+      const slowest = Math.max(...parts.slice(1, 4).map(([k]) => median(times.get(k)!)));
+      for (const [k] of parts) line(k, times.get(k)!, k.startsWith('three') ? { name: 'its slowest part', ms: slowest } : undefined);
+      line('anchor: bare runsc run of the same command', bareFind);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
