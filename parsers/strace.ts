@@ -341,6 +341,14 @@ export class StraceParser {
       for (const [k, ev] of this.pending) if (ev.name === name) { key = k; start = ev; break; }
     }
     let ev: SyscallEvent;
+    if (start !== undefined && start.name === name && this.sink !== null) {
+      // What the lines below and emit() do, but for the event's fields nothing reads once it is sunk.
+      this.pending.delete(key);
+      this.flushHeld(out);
+      this.sink.call(name, result, duration !== undefined ? duration : start.duration);
+      this.sunk(start.pid);
+      return;
+    }
     if (start !== undefined && start.name === name) {
       this.pending.delete(key);
       ev = start;
