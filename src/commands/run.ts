@@ -16,6 +16,7 @@ import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
 import { readCounts, shareCount } from '../runners/bpf-count.js';
+import { takePrestarted } from '../runners/bpf-session.js';
 import { gvisorTable } from '../annotations/gvisor.js';
 import { progressWanted, startProgress } from '../progress.js';
 import { endCutShort, measureEnvironment } from '../measure.js';
@@ -185,6 +186,9 @@ export async function measureCommand(
   const count = tracePerf && envs.some((e) => args.backend !== 'cri' || e.runtime === 'host')
     ? await shareCount(controller.signal, args['keep-temp'])
     : null;
+  // One the entry point started on a guess that this command would count (pods through CRI are not
+  // this process's children: they are measured by perf on their cgroup).
+  if (!count) await (await takePrestarted())?.dispose();
   // The session stops as soon as every run's traced processes have ended, while the runs tear down:
   // bpftrace takes ~0.35 s to detach its probes before it prints the counts.
   let tracing = envs.length;
