@@ -32,7 +32,8 @@ running_pid() {
   local pid; pid=$(cat "$PIDFILE")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   # The pid is ours only while it is still a containerd reading our config.
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--config $DIR/config.toml" || return 1
+  # (The redirect is inside the braces so that a gone pid's missing /proc entry is not reported.)
+  { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "--config $DIR/config.toml" || return 1
   echo "$pid"
 }
 
