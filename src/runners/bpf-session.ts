@@ -167,6 +167,7 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
     if (!gone) child.kill('SIGKILL');
   };
   let timer: NodeJS.Timeout | undefined;
+  let onAbort = () => undefined as void;
   const ready = new Promise<void>((resolve, reject) => {
     let seen = '';
     const onData = (b: Buffer) => {
@@ -180,8 +181,12 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
     void exited.then((r) => reject(failure(r)));
     timer = setTimeout(() => reject(new Error(`bpftrace was not ready after ${READY_MS / 1000} s`)), READY_MS);
     if (signal?.aborted) reject(new Error('interrupted'));
-    signal?.addEventListener('abort', () => reject(new Error('interrupted')), { once: true });
-  }).finally(() => clearTimeout(timer));
+    onAbort = () => reject(new Error('interrupted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  }).finally(() => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  });
   ready.catch(() => kill());
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {

@@ -174,10 +174,12 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     }
     // Nothing the run starts may come before the count is ready: it follows what this process forks from then on.
     if (counting) {
-      const failed = await Promise.race([counting.ready.then(() => null, (e: unknown) => e), aborted(opts.signal)]);
+      const abort = whenAborted(opts.signal);
+      const failed = await Promise.race([counting.ready.then(() => null, (e: unknown) => e), abort.promise]);
+      abort.release();
       if (opts.signal?.aborted) stopReason ??= 'interrupt';
       else if (failed !== null) {
-        if (stopReason === null && !opts.signal?.aborted) process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be taken: ${failed instanceof Error ? failed.message : String(failed)}`);
+        if (stopReason === null) process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be taken: ${failed instanceof Error ? failed.message : String(failed)}`);
         counting = null;
       }
     }
@@ -330,12 +332,16 @@ async function readPid(file: string): Promise<number | null> {
   return Number.isInteger(n) && n > 0 ? n : null;
 }
 
-/** Resolves (with 'aborted') when `signal` aborts; never, without one. */
-function aborted(signal: AbortSignal | undefined): Promise<'aborted'> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) resolve('aborted');
-    signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+/** Resolves (with 'aborted') when `signal` aborts; never, without one. release() drops its listener. */
+function whenAborted(signal: AbortSignal | undefined): { promise: Promise<'aborted'>; release: () => void } {
+  let release = () => undefined as void;
+  const promise = new Promise<'aborted'>((resolve) => {
+    if (signal?.aborted) return resolve('aborted');
+    const on = () => resolve('aborted');
+    signal?.addEventListener('abort', on, { once: true });
+    release = () => signal?.removeEventListener('abort', on);
   });
+  return { promise, release };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
