@@ -207,7 +207,7 @@ async function main(): Promise<void> {
       };
       const parts: [string, string[]][] = [
         ['three-way (host, runc, gvisor)', ['--pod', 'runc', '--pod', 'gvisor']],
-        ['part: host alone', []],
+        ['part: host alone', ['--no-host', '--pod', 'host']],
         ['part: runc alone', ['--no-host', '--pod', 'runc']],
         ['part: gvisor alone', ['--no-host', '--pod', 'gvisor']],
         ['part: gvisor alone, no host-kernel view', ['--no-host', '--pod', 'gvisor', '--no-perf']],
