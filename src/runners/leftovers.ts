@@ -7,8 +7,8 @@ import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { killAll, findProcesses, statFields } from './procs.js';
-import { OWNER, SCRATCH_ROOT, TEMP_PREFIX } from './run-dir.js';
+import { killAll, findProcesses } from './procs.js';
+import { OWNER, SCRATCH_ROOT, TEMP_PREFIX, startTime } from './run-dir.js';
 import { cgroupMounts, removeCgroupsNamed } from './cgroup.js';
 import { readPrivateText } from './private-files.js';
 import { connectCri } from './cri/client.js';
@@ -28,9 +28,7 @@ async function runDirs(tmp: string): Promise<RunDir[]> {
     const dir = path.join(tmp, entry.name);
     const [pid, start, id] = ((await readPrivateText(path.join(dir, OWNER))) ?? '').trim().split(' ');
     // The pid alone could have been reused: the start time tells the same process apart.
-    // A zombie (killed, not yet reaped by its parent) is no run still going.
-    const fields = pid !== undefined && /^\d+$/.test(pid) && Number(pid) !== process.pid ? await statFields(Number(pid)) : null;
-    const live = fields !== null && fields[0] !== 'Z' && fields[0] !== 'X' && fields[19] === start;
+    const live = pid !== undefined && /^\d+$/.test(pid) && Number(pid) !== process.pid && (await startTime(Number(pid))) === start;
     out.push({ dir, id: id ?? null, live });
   }
   return out;

@@ -17,6 +17,11 @@ export async function statFields(pid: number): Promise<string[] | null> {
   return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
+/** A zombie (dead, waiting for its parent to reap it) or a dying task: no longer a running process. */
+export function deadState(state: string | undefined): boolean {
+  return state === 'Z' || state === 'X';
+}
+
 // Synchronous: a scan reads three small files of every process (a few hundred in all). As promises that
 // was ~60 ms of thread-pool round trips per scan, and every run scans at its end; /proc reads never block.
 function readProc(pid: number): ProcInfo | null {
@@ -31,7 +36,7 @@ function readProc(pid: number): ProcInfo | null {
   if (stat === null) return null;
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const state = rest[0];
-  if (state === 'Z' || state === 'X') return null; // zombie: already dead, waiting for its parent
+  if (deadState(state)) return null;
   const ppid = Number(rest[1]);
   const cmdline = (read('cmdline') ?? '').replace(/\0/g, ' ');
   const cgroup = read('cgroup') ?? '';

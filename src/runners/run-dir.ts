@@ -5,14 +5,18 @@
 import { chmod, mkdtemp, statfs, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { statFields } from './procs.js';
+import { deadState, statFields } from './procs.js';
 
 export const TEMP_PREFIX = 'trace-compare-';
 export const OWNER = 'owner';
 
-/** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or null. */
+/**
+ * Start time of a running process in clock ticks since boot (field 22 of /proc/PID/stat), or null when it is
+ * gone or dead but not yet reaped (a SIGKILLed run's owner is dead, whatever its parent does).
+ */
 export async function startTime(pid: number): Promise<string | null> {
-  return (await statFields(pid))?.[19] ?? null;
+  const fields = await statFields(pid);
+  return fields === null || deadState(fields[0]) ? null : fields[19] ?? null;
 }
 
 /** Where a run's generated trees (its bundle, tool copies) are made: a tmpfs, when /dev/shm is one. */
