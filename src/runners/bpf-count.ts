@@ -11,8 +11,6 @@ import type { HostCounts } from '../attribution.js';
 import { X86_64_SYSCALLS } from './syscalls-x86_64.js';
 import { openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
 
-export { BPF_COUNT_SCRIPT, bpfCounter, startCount, type CountSession, type SharedCount } from './bpf-session.js';
-
 /**
  * The session for the runs of one command: the one the entry point prestarted, or a new one. Either way it
  * follows what this process forks once ready, so it may have started long before the runs.

@@ -26,7 +26,7 @@ import { registerRun } from './registry.js';
 import { TEMP_PREFIX, makeScratchDir, writeOwner } from './run-dir.js';
 import { createRunCgroup, removeCgroupsNamed, type RunCgroup } from './cgroup.js';
 import { RECORD_THEN_REPLAY } from './host-trace.js';
-import { bpfCounter, startCount, type CountSession } from './bpf-count.js';
+import { bpfCounter, startCount, type CountSession } from './bpf-session.js';
 import { runCriEnvironment } from './cri/run.js';
 
 /** After asking a runtime to stop, how long its process tree gets before SIGKILL. */

@@ -2,7 +2,7 @@
 
 import type { Confinement, Limits } from './confinement.js';
 import type { HostTracer } from './host-trace.js';
-import type { CountSession } from './bpf-count.js';
+import type { CountSession } from './bpf-session.js';
 import type { TraceWhere } from '../progress.js';
 
 import type { RuntimeKind } from '../runtime.js';
