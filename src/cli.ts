@@ -9,7 +9,7 @@ import { runSummary } from './commands/summary.js';
 import { runDiff } from './commands/diff.js';
 import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { routeOf } from './route.js';
-import { takePrestarted } from './runners/bpf-session.js';
+import { discardPrestarted } from './runners/bpf-session.js';
 import { lessonYargs, runLesson } from './commands/lesson.js';
 import { DOCTOR_OPTIONS, runDoctor, type DoctorArgs } from './commands/doctor.js';
 import { PODS_OPTIONS, runPods, type PodsArgs } from './commands/pods.js';
@@ -152,7 +152,6 @@ export async function runCli(argv: string[] = hideBin(process.argv)): Promise<vo
       process.exitCode = ExitCode.Failure;
     }
   } finally {
-    // A count the entry point started for a command that did not take it (help, --no-perf, not root...).
-    await (await takePrestarted())?.dispose();
+    await discardPrestarted();
   }
 }

@@ -16,7 +16,7 @@ import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.
 import { workloadEnvironment } from '../runners/environment.js';
 import { saveStdin } from '../runners/stdin.js';
 import { readCounts, shareCount } from '../runners/bpf-count.js';
-import { takePrestarted } from '../runners/bpf-session.js';
+import { discardPrestarted } from '../runners/bpf-session.js';
 import { gvisorTable } from '../annotations/gvisor.js';
 import { progressWanted, startProgress } from '../progress.js';
 import { endCutShort, measureEnvironment } from '../measure.js';
@@ -186,24 +186,21 @@ export async function measureCommand(
   const count = tracePerf && envs.some((e) => args.backend !== 'cri' || e.runtime === 'host')
     ? await shareCount(controller.signal, args['keep-temp'])
     : null;
-  // One the entry point started on a guess that this command would count (pods through CRI are not
-  // this process's children: they are measured by perf on their cgroup).
-  if (!count) await (await takePrestarted())?.dispose();
+  // Pods through CRI are not this process's children (perf measures them on their cgroup): a count the
+  // entry point started on a guess ends now, not at exit.
+  if (!count) await discardPrestarted();
   // The session stops as soon as every run's traced processes have ended, while the runs tear down:
   // bpftrace takes ~0.35 s to detach its probes before it prints the counts.
-  let tracing = envs.length;
-  const tracedEnd = () => {
-    if (--tracing === 0) void count?.session.stop().catch(() => undefined);
+  const traced = new Set<string>();
+  const tracedEnd = (name: string) => {
+    traced.add(name);
+    if (traced.size === envs.length) void count?.session.stop().catch(() => undefined);
   };
   const progress = startProgress(envs.map((e) => e.name), progressWanted(args.format));
   try {
     const settled = await Promise.allSettled(
       envs.map((env) => {
-        let ended = false;
-        const onTracedEnd = () => {
-          if (!ended) tracedEnd();
-          ended = true;
-        };
+        const onTracedEnd = () => tracedEnd(env.name);
         return runEnvironment(env, {
           command,
           timeoutMs: args.timeout * 1000,

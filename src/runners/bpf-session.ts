@@ -268,3 +268,8 @@ export function takePrestarted(): Promise<SharedCount | null> | null {
   prestarted = null;
   return p;
 }
+
+/** Ends a prestarted session no command took (help, --no-perf, not root, pods through CRI...). */
+export async function discardPrestarted(): Promise<void> {
+  await (await takePrestarted())?.dispose();
+}
