@@ -1,6 +1,6 @@
 // The CLI: subcommands parse, summary, diff, lesson, doctor, pods, cleanup and run; `trace-compare CMD ARGS... [--pod NAME]` means run. main() is importable; runCli() is what bin/trace-compare.js runs.
 
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ExitCode, UserError, exitCodesLine } from './errors.js';
 import { Diagnostics } from './diagnostics.js';
@@ -11,10 +11,10 @@ import { runCompare, runYargs, splitRunArgs } from './commands/run.js';
 import { routeOf } from './route.js';
 import { discardPrestarted } from './runners/bpf-session.js';
 import { lessonYargs, runLesson } from './commands/lesson.js';
-import { DOCTOR_OPTIONS, runDoctor, type DoctorArgs } from './commands/doctor.js';
-import { PODS_OPTIONS, runPods, type PodsArgs } from './commands/pods.js';
+import { DOCTOR_OPTIONS, runDoctor } from './commands/doctor.js';
+import { PODS_OPTIONS, runPods } from './commands/pods.js';
 import { CLEANUP_OPTIONS, runCleanup } from './commands/cleanup.js';
-import { declareOptions, type ArgsOf } from './commands/options.js';
+import { declareOptions, type ArgsOf, type OptionTable } from './commands/options.js';
 import { DIFF_OPTIONS, PARSE_OPTIONS, SUMMARY_OPTIONS } from './commands/saved-options.js';
 import { userErrorOf } from './user-errors.js';
 import { cleanupAll, signalExitCode } from './runners/registry.js';
@@ -35,6 +35,13 @@ export async function main(argv: string[]): Promise<number> {
   if (first === 'parse' || first === 'summary' || first === 'diff') argv = argv.map((a, i) => (i > 0 && a === '-' ? '/dev/stdin' : a));
 
   let code: number = ExitCode.Ok;
+  // A command that is its option table and a function giving the exit code: yargs' builder and handler.
+  const exitCodeCommand = <T extends OptionTable>(options: T, run: (a: ArgsOf<T>) => Promise<number>) => [
+    (y: Argv) => declareOptions(y, options),
+    async (argv: unknown) => {
+      code = await run(argv as ArgsOf<T>);
+    },
+  ] as const;
   const diag = new Diagnostics();
   const finish = (strict: boolean) => {
     const line = diag.summaryLine();
@@ -81,26 +88,17 @@ export async function main(argv: string[]): Promise<number> {
     .command(
       'doctor',
       'check each link from runtime binary to a running pod (containerd, RuntimeClass handler, sandbox image, kernel release); says what fixes a broken one',
-      (y) => declareOptions(y, DOCTOR_OPTIONS),
-      async (argv) => {
-        code = await runDoctor(argv as unknown as DoctorArgs);
-      },
+      ...exitCodeCommand(DOCTOR_OPTIONS, runDoctor),
     )
     .command(
       'pods',
       'the pod sandboxes and containers runs with --backend cri created that still exist (like crictl pods / crictl ps)',
-      (y) => declareOptions(y, PODS_OPTIONS),
-      async (argv) => {
-        code = await runPods(argv as unknown as PodsArgs);
-      },
+      ...exitCodeCommand(PODS_OPTIONS, runPods),
     )
     .command(
       'cleanup',
       'remove what runs killed with SIGKILL left: processes, containers, cgroups, mounts, temp dirs (runs still going are left alone)',
-      (y) => declareOptions(y, CLEANUP_OPTIONS),
-      async (argv) => {
-        code = await runCleanup(argv as unknown as ArgsOf<typeof CLEANUP_OPTIONS>);
-      },
+      ...exitCodeCommand(CLEANUP_OPTIONS, runCleanup),
     )
     .command('run', 'run a command on the host and in sandboxes (same as giving the command directly); see `run --help`', (y) =>
       runYargs(y),
