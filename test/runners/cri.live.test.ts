@@ -88,6 +88,20 @@ async function runningContainers(want: number): Promise<number> {
   return running;
 }
 
+/** `sleep 30` in a runc and a gVisor pod through CRI, with a TMPDIR of its own, for `body`; the dir goes after. */
+async function withSleepRun(body: (child: ReturnType<typeof execa>, tmp: string) => Promise<void>): Promise<void> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
+  try {
+    const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
+      // No SIGKILL 5 s after our signal (execa's default): the CLI's own teardown is what is tested.
+      cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp }, forceKillAfterDelay: false,
+    });
+    await body(child, tmp);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 describe.skipIf(reason !== null)('--backend cri', () => {
   it('uname -r: the host release in runc, gVisor\'s in gvisor; uname reaches the host kernel once in runc, never in gVisor; as with --backend oci', async () => {
     const cri = await cli(['uname', '-r', '--pod', 'runc', '--pod', 'gvisor', '--backend', 'cri', '--format', 'json']);
@@ -111,46 +125,26 @@ describe.skipIf(reason !== null)('--backend cri', () => {
     expect(row(gvisor!, 'uname')).toEqual(row(ociGvisor!, 'uname'));
   });
 
-  it('Ctrl-C 4 s into sleep 30 leaves no pod sandbox, container, shim, runsc process, cgroup or temp dir', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
-    try {
-      const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
-        // No SIGKILL 5 s after our signal (execa's default): the CLI's own teardown is what is tested.
-        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp }, forceKillAfterDelay: false,
-      });
+  it('Ctrl-C 4 s into sleep 30 leaves no pod sandbox, container, shim, runsc process, cgroup or temp dir', () =>
+    withSleepRun(async (child, tmp) => {
       await new Promise((r) => setTimeout(r, 4000));
       child.kill('SIGINT');
       const r = await child;
       expect(r.exitCode, String(r.stderr)).toBe(130);
       expect(await leftovers(tmp)).toEqual([]);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('SIGTERM once both pods run leaves nothing either', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
-    try {
-      const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
-        // No SIGKILL 5 s after our signal (execa's default): the CLI's own teardown is what is tested.
-        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp }, forceKillAfterDelay: false,
-      });
+  it('SIGTERM once both pods run leaves nothing either', () =>
+    withSleepRun(async (child, tmp) => {
       expect(await runningContainers(2)).toBe(2);
       child.kill('SIGTERM');
       const r = await child;
       expect(r.exitCode, String(r.stderr)).toBe(143);
       expect(await leftovers(tmp)).toEqual([]);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+    }));
 
-  it('SIGKILL leaves pods behind; trace-compare cleanup removes them and everything else the run left', async () => {
-    const tmp = mkdtempSync(path.join(os.tmpdir(), 'cri-live-'));
-    try {
-      const child = execa('node', [bin, 'sleep', '30', '--backend', 'cri', '--pod', 'runc', '--pod', 'gvisor'], {
-        cwd: root, stdin: 'ignore', reject: false, env: { TMPDIR: tmp },
-      });
+  it('SIGKILL leaves pods behind; trace-compare cleanup removes them and everything else the run left', () =>
+    withSleepRun(async (child, tmp) => {
       expect(await runningContainers(2)).toBe(2);
       child.kill('SIGKILL');
       await child;
@@ -159,10 +153,7 @@ describe.skipIf(reason !== null)('--backend cri', () => {
       expect(cleanup.exitCode, String(cleanup.stdout) + String(cleanup.stderr)).toBe(0);
       expect(String(cleanup.stdout)).toMatch(/pod sandbox \w+ of trace-compare-[0-9a-f]{12} \(handler runsc\)/);
       expect(await leftovers(tmp)).toEqual([]);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  });
+    }));
 
   it('a handler the node lacks (kata) is reported in containerd\'s words, exit 4, the others still measured', async () => {
     const r = await cli(['uname', '-r', '--pod', 'runc', '--pod', 'kata', '--backend', 'cri', '--no-perf', '--format', 'json']);
