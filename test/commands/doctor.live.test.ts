@@ -2,90 +2,54 @@
 // handlers; then the seed's failure, made by removing the runsc handler from that containerd's config:
 // containerd's words, the seed's, the stanza; then the printed stanza applied and containerd restarted:
 // the gVisor pod runs and reports gVisor's release. Nothing is left: no pod, process, mount, temp dir.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect } from 'vitest';
 import { execa } from 'execa';
-import { appendFileSync, existsSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, openSync, closeSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gvisorRelease, has } from '../helpers/live.js';
+import { CRI_MISSING, usePrivateCri } from '../helpers/private-cri.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const missing = [
-  ...(process.getuid?.() === 0 ? [] : ['root']),
-  ...['containerd', 'ctr', 'runc', 'runsc', 'busybox'].filter((c) => !has(c)),
-];
-const reason = `doctor live tests skipped: need ${missing.join(', ')} (a private containerd with runc and runsc: run as root after scripts/setup.sh)`;
-if (missing.length) console.warn(reason);
+const reason = `doctor live tests skipped: need ${CRI_MISSING.join(', ')} (a private containerd with runc and runsc: run as root after scripts/setup.sh)`;
+if (CRI_MISSING.length) console.warn(reason);
 const GVISOR_RELEASE = has('runsc') ? await gvisorRelease() : '';
-
-// The CLI's doctor, as the coordinator will wire it: DOCTOR_OPTIONS to yargs, runDoctor's number the exit code.
-const CLI = `
-import yargs from 'yargs';
-import { declareOptions } from './dist/src/commands/options.js';
-import { DOCTOR_OPTIONS, runDoctor } from './dist/src/commands/doctor.js';
-const a = await declareOptions(yargs(process.argv.slice(1)), DOCTOR_OPTIONS).strict().parseAsync();
-process.exitCode = await runDoctor(a);
-`;
 
 interface Report { pods: { pod: string; handler: string; release: string | null; checks: { name: string; status: string; detail: string }[]; fix: { refusal: { runtime: string; words: string }; stanza: string; runtimeClass: string; upstream: { stanza: string } | null } | null }[] }
 
-describe.skipIf(missing.length > 0)('trace-compare doctor (a private containerd of its own)', () => {
-  let dir: string;
-  let tmp: string;
-  const env = () => ({ ...process.env, TRACE_COMPARE_CRI_DIR: dir, NO_COLOR: '1', TMPDIR: tmp });
-  const endpoint = () => `unix://${dir}/containerd.sock`;
-  const setup = (verb: string) => execa('bash', [path.join(root, 'scripts/setup-cri.sh'), verb], { env: env(), reject: false, stdin: 'ignore' });
-  const doctor = (...args: string[]) =>
-    execa('node', ['--input-type=module', '-e', CLI, '--', '--cri-endpoint', endpoint(), ...args], { cwd: root, env: env(), reject: false, stdin: 'ignore' });
+describe.skipIf(CRI_MISSING.length > 0)('trace-compare doctor (a private containerd of its own)', () => {
+  const node = usePrivateCri('tc-dr');
+  const doctor = (...args: string[]) => node.cli('doctor', ...args);
+  const { setup } = node;
 
   /** containerd on `config.toml` as setup-cri.sh starts it (so its stop finds it), after the config was edited. */
   async function startContainerd() {
-    const log = openSync(path.join(dir, 'containerd.log'), 'a');
-    const child = execa('containerd', ['--config', path.join(dir, 'config.toml')], { detached: true, stdio: ['ignore', log, log], reject: false, cleanup: false });
+    const log = openSync(path.join(node.dir, 'containerd.log'), 'a');
+    const child = execa('containerd', ['--config', path.join(node.dir, 'config.toml')], { detached: true, stdio: ['ignore', log, log], reject: false, cleanup: false });
     closeSync(log);
-    writeFileSync(path.join(dir, 'containerd.pid'), `${child.pid}\n`);
+    writeFileSync(path.join(node.dir, 'containerd.pid'), `${child.pid}\n`);
     child.unref();
     for (let i = 0; i < 100; i++) {
-      if ((await execa('ctr', ['--address', `${dir}/containerd.sock`, 'version'], { reject: false })).exitCode === 0) return;
+      if ((await execa('ctr', ['--address', `${node.dir}/containerd.sock`, 'version'], { reject: false })).exitCode === 0) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`containerd did not answer: ${readFileSync(path.join(dir, 'containerd.log'), 'utf8').slice(-500)}`);
+    throw new Error(`containerd did not answer: ${readFileSync(path.join(node.dir, 'containerd.log'), 'utf8').slice(-500)}`);
   }
   async function restartContainerd() {
     expect((await setup('stop')).exitCode).toBe(0);
     await startContainerd();
   }
 
-  /** Mountpoints under the temp dir (containerd's shm and overlay mounts, should a pod outlive a failure). */
-  const mountsUnder = (d: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(d + '/'));
   async function leftovers() {
     const ps = (await execa('ps', ['-eo', 'args'], { reject: false })).stdout.split('\n');
-    const sandboxes = await execa('ctr', ['--address', `${dir}/containerd.sock`, '-n', 'k8s.io', 'containers', 'ls', '-q'], { reject: false });
+    const sandboxes = await execa('ctr', ['--address', `${node.dir}/containerd.sock`, '-n', 'k8s.io', 'containers', 'ls', '-q'], { reject: false });
     return {
       containers: sandboxes.stdout.trim(),
       // The shims and runsc processes of this containerd name its dir in their argv; containerd itself is expected.
-      processes: ps.filter((a) => a.includes(dir) && !a.startsWith('containerd --config')),
-      tempDirs: readdirSync(tmp),
+      processes: ps.filter((a) => a.includes(node.dir) && !a.startsWith('containerd --config')),
+      tempDirs: readdirSync(node.tmp),
     };
   }
   const NOTHING = { containers: '', processes: [], tempDirs: [] };
-
-  beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/src/commands/doctor.js'))) await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, reject: false });
-    // Short paths: the socket's path must fit in sun_path (108 bytes).
-    dir = mkdtempSync(path.join(os.tmpdir(), 'tc-dr-'));
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'tc-dr-tmp-'));
-    const r = await setup('start');
-    expect(r.exitCode, r.stderr).toBe(0);
-  });
-
-  afterAll(async () => {
-    if (!dir) return;
-    await setup('stop');
-    for (const m of mountsUnder(dir).reverse()) await execa('umount', ['-l', m], { reject: false });
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(tmp, { recursive: true, force: true });
-  });
 
   it('with both handlers: every link ok, runc reports this kernel and gVisor its own release', async () => {
     const r = await doctor('--pod', 'runc', '--pod', 'gvisor', '--format', 'json');
@@ -109,7 +73,7 @@ describe.skipIf(missing.length > 0)('trace-compare doctor (a private containerd 
   });
 
   it('the seed\'s failure: runsc removed from the config; the printed stanza applied, the gVisor pod runs', async () => {
-    const config = path.join(dir, 'config.toml');
+    const config = path.join(node.dir, 'config.toml');
     const lines = readFileSync(config, 'utf8').split('\n');
     const from = lines.findIndex((l) => l.trim() === '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]');
     expect(from).toBeGreaterThan(0);
@@ -133,7 +97,7 @@ describe.skipIf(missing.length > 0)('trace-compare doctor (a private containerd 
     expect(out).toContain('failed to find runtime handler runsc from runtime list');
     expect(out).toContain('ContainerCreating');
     expect(out).toContain(`    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]\n      runtime_type = "io.containerd.runc.v2"`);
-    expect(out).toContain(`BinaryName = "${dir}/bin/runsc"`);
+    expect(out).toContain(`BinaryName = "${node.dir}/bin/runsc"`);
     expect(out).toContain('runtime_type = "io.containerd.runsc.v1"');
     expect(out).toContain('    apiVersion: node.k8s.io/v1\n    kind: RuntimeClass\n    metadata:\n      name: gvisor\n    handler: runsc');
     expect(await leftovers()).toEqual(NOTHING);
@@ -158,7 +122,7 @@ describe.skipIf(missing.length > 0)('trace-compare doctor (a private containerd 
     // SIGINT once the pod exists (its shim runs), before doctor is done with it.
     let seen = false;
     for (let i = 0; i < 200 && !seen; i++) {
-      seen = (await execa('ps', ['-eo', 'args'], { reject: false })).stdout.split('\n').some((a) => a.includes('containerd-shim') && a.includes(dir));
+      seen = (await execa('ps', ['-eo', 'args'], { reject: false })).stdout.split('\n').some((a) => a.includes('containerd-shim') && a.includes(node.dir));
       if (!seen) await new Promise((r) => setTimeout(r, 50));
     }
     expect(seen).toBe(true);

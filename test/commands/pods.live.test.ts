@@ -2,72 +2,41 @@
 // after a doctor run; a pod and a container carrying trace-compare's run label (what a SIGKILL leaves) are
 // listed, a pod without it is not; once removed, empty again. Nothing is left behind.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { execa } from 'execa';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { has } from '../helpers/live.js';
 import { connectCri, type CriClient, type PodSandboxConfig } from '../../src/runners/cri/client.js';
 import { RUN_LABEL } from '../../src/runners/cri/pod-spec.js';
+import { CRI_MISSING, usePrivateCri } from '../helpers/private-cri.js';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const missing = [
-  ...(process.getuid?.() === 0 ? [] : ['root']),
-  ...['containerd', 'ctr', 'runc', 'runsc', 'busybox'].filter((c) => !has(c)),
-];
-const reason = `pods live tests skipped: need ${missing.join(', ')} (a private containerd: run as root after scripts/setup.sh)`;
-if (missing.length) console.warn(reason);
-
-const CLI = (cmd: 'pods' | 'doctor') => `
-import yargs from 'yargs';
-import { declareOptions } from './dist/src/commands/options.js';
-import { ${cmd.toUpperCase()}_OPTIONS as T, run${cmd === 'pods' ? 'Pods' : 'Doctor'} as run } from './dist/src/commands/${cmd}.js';
-process.exitCode = await run(await declareOptions(yargs(process.argv.slice(1)), T).strict().parseAsync());
-`;
+const reason = `pods live tests skipped: need ${CRI_MISSING.join(', ')} (a private containerd: run as root after scripts/setup.sh)`;
+if (CRI_MISSING.length) console.warn(reason);
 
 interface PodsJson { pods: { id: string; name: string; handler: string; state: string; run: string }[]; containers: { id: string; name: string; podId: string; state: string; run: string }[] }
 
-describe.skipIf(missing.length > 0)('trace-compare pods (a private containerd of its own)', () => {
-  let dir: string;
-  let tmp: string;
+describe.skipIf(CRI_MISSING.length > 0)('trace-compare pods (a private containerd of its own)', () => {
+  const node = usePrivateCri('tc-pd');
+  const cli = (cmd: 'pods' | 'doctor', ...args: string[]) => node.cli(cmd, ...args);
   let cri: CriClient;
-  const env = () => ({ ...process.env, TRACE_COMPARE_CRI_DIR: dir, NO_COLOR: '1', TMPDIR: tmp });
-  const setup = (verb: string) => execa('bash', [path.join(root, 'scripts/setup-cri.sh'), verb], { env: env(), reject: false, stdin: 'ignore' });
-  const cli = (cmd: 'pods' | 'doctor', ...args: string[]) =>
-    execa('node', ['--input-type=module', '-e', CLI(cmd), '--', '--cri-endpoint', `unix://${dir}/containerd.sock`, ...args], { cwd: root, env: env(), reject: false, stdin: 'ignore' });
-  const mountsUnder = (d: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(d + '/'));
 
   beforeAll(async () => {
-    if (!existsSync(path.join(root, 'dist/src/commands/pods.js'))) await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, reject: false });
-    dir = mkdtempSync(path.join(os.tmpdir(), 'tc-pd-'));
-    tmp = mkdtempSync(path.join(os.tmpdir(), 'tc-pd-tmp-'));
-    const r = await setup('start');
-    expect(r.exitCode, r.stderr).toBe(0);
-    cri = await connectCri(`unix://${dir}/containerd.sock`);
+    cri = await connectCri(node.endpoint());
   });
 
-  afterAll(async () => {
-    if (!dir) return;
+  afterAll(() => {
     cri?.close();
-    await setup('stop');
-    for (const m of mountsUnder(dir).reverse()) await execa('umount', ['-l', m], { reject: false });
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(tmp, { recursive: true, force: true });
   });
 
   it('nothing of ours at first, and nothing after a doctor run', async () => {
     const first = await cli('pods');
     expect(first.exitCode).toBe(0);
-    expect(first.stdout).toBe(`no pod sandbox or container of trace-compare at unix://${dir}/containerd.sock`);
+    expect(first.stdout).toBe(`no pod sandbox or container of trace-compare at unix://${node.dir}/containerd.sock`);
     expect((await cli('doctor', '--pod', 'runc', '--pod', 'gvisor')).exitCode).toBe(0);
     const after = await cli('pods', '--format', 'json');
-    expect(JSON.parse(after.stdout)).toEqual({ endpoint: `unix://${dir}/containerd.sock`, pods: [], containers: [] });
+    expect(JSON.parse(after.stdout)).toEqual({ endpoint: `unix://${node.dir}/containerd.sock`, pods: [], containers: [] });
   });
 
   it('a pod and a container with the run label are listed (table and JSON); a pod without it is not; removed, empty again', async () => {
     const pod = (name: string, labels: Record<string, string>): PodSandboxConfig => ({
       metadata: { name, uid: name, namespace: 'trace-compare-test', attempt: 0 },
-      logDirectory: tmp,
+      logDirectory: node.tmp,
       labels,
       linux: { securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
     });
@@ -98,7 +67,7 @@ describe.skipIf(missing.length > 0)('trace-compare pods (a private containerd of
         await cri.removePodSandbox({ podSandboxId: id });
       }
     }
-    expect((await cli('pods')).stdout).toBe(`no pod sandbox or container of trace-compare at unix://${dir}/containerd.sock`);
+    expect((await cli('pods')).stdout).toBe(`no pod sandbox or container of trace-compare at unix://${node.dir}/containerd.sock`);
     expect((await cri.listPodSandbox()).items).toEqual([]);
   });
 });
