@@ -6,9 +6,8 @@
 // general path's); the rest go through strace-line's parseText. Lines come in batches, and events leave in
 // batches (parseStraceBatches); parseStrace un-batches them (unbatch.ts). -ff sets: strace-ff.ts.
 
-import type { Readable } from 'node:stream';
 import { unparsedReason, type SignalEvent, type SyscallEvent, type SyscallResult, type TraceEvent, type UnparsedCode } from './events.js';
-import { DEFAULT_MAX_LINE, readLineBatches, type Line } from './lines.js';
+import { DEFAULT_MAX_LINE, LineSplitter, keepLine, type Line } from './lines.js';
 import { FAST_CALL, FAST_NONE, FAST_UNFINISHED, fastCall, fastCallBytes, type FastCall } from './strace-fast.js';
 import { continuesCall, parseText, type Item, type Prefix } from './strace-line.js';
 import { decodeLiteral } from './strace-scan.js';
@@ -78,7 +77,7 @@ export class StraceParser {
     this.defaultPid = defaultPid;
   }
 
-  /** Parses one line; the events it completes are appended to `out`. */
+  /** Parses one line (kept only as a copy: it may be a LineSplitter's reused record); the events it completes are appended to `out`. */
   line(l: Line, out: TraceEvent[]): void {
     if ((this.table !== null || this.tableStart.length > 0) && this.tableLine(l, out)) return;
     this.traceLine(l, out);
@@ -133,7 +132,7 @@ export class StraceParser {
         return;
       }
       if (!released && mayStartTable(text)) {
-        this.tableStart.push(l);
+        this.tableStart.push(keepLine(l));
         return;
       }
     } else {
@@ -176,7 +175,7 @@ export class StraceParser {
     if (!l.tooLong) {
       if (cols === null && headerColumns(text) !== null) {
         // A personality heading, then the header.
-        held.push(l);
+        held.push(keepLine(l));
         return true;
       }
       if (cols !== null && isRule(text, cols.length)) {
@@ -488,15 +487,18 @@ export async function* parseStraceBatches(
 ): AsyncGenerator<TraceEvent[]> {
   const maxLine = opts.maxLine ?? DEFAULT_MAX_LINE;
   const parser = new StraceParser(opts.file, opts.pid ?? null, maxLine, opts.sink ?? null);
-  for await (const lines of readLineBatches(input as AsyncIterable<Buffer | string> | Readable, maxLine)) {
-    for (let i = 0; i < lines.length;) {
+  const lines = new LineSplitter(maxLine);
+  for await (const chunk of input as AsyncIterable<Buffer | string>) {
+    lines.push(chunk);
+    for (let l = lines.next(); l !== null;) {
       const out: TraceEvent[] = [];
-      const end = Math.min(lines.length, i + BATCH_LINES);
-      for (; i < end; i++) parser.line(lines[i]!, out);
+      for (let k = 0; k < BATCH_LINES && l !== null; k++, l = lines.next()) parser.line(l, out);
       if (out.length > 0) yield out;
     }
   }
   const out: TraceEvent[] = [];
+  const last = lines.end();
+  if (last !== null) parser.line(last, out);
   parser.end(out);
   if (out.length > 0) yield out;
 }
