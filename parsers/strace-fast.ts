@@ -27,6 +27,18 @@ export interface FastCall {
 
 const UNFINISHED = ' <unfinished ...>';
 const RESUMED = ' resumed>';
+// The same as bytes: a byte comparison costs a fraction of String.prototype.startsWith at an offset (the
+// unfinished marker's test alone was ~3% of a trace's parse).
+const UNFINISHED_B = Buffer.from(UNFINISHED, 'latin1');
+const RESUMED_B = Buffer.from(RESUMED, 'latin1');
+const DETACHED_B = Buffer.from(' <detached ...>', 'latin1');
+
+/** Whether the line's `n` bytes at `o` hold `p` from `i` on. */
+function bytesAt(b: Buffer, o: number, n: number, i: number, p: Uint8Array): boolean {
+  if (i < 0 || i + p.length > n) return false;
+  for (let k = 0; k < p.length; k++) if (b[o + i + k] !== p[k]) return false;
+  return true;
+}
 
 /** Characters the fast argument scan must stop at; everything else is skipped with one table lookup. */
 const FAST_SPECIAL = new Uint8Array(128);
@@ -43,23 +55,75 @@ for (const c of '"()[]{}</s') FAST_SPECIAL[c.charCodeAt(0)] = 1;
  */
 export function fastCall(s: string, defaultPid: number | null, out: FastCall): FastKind {
   const b = Buffer.from(s, 'utf8');
-  return b.length === s.length ? fastCallBytes(b, 0, s, defaultPid, out) : FAST_NONE;
+  return b.length === s.length ? fastCallBytes(b, 0, b.length, s, defaultPid, out) : FAST_NONE;
+}
+
+/**
+ * The line fastCallBytes is reading: its bytes `lb[lo, lo + ln)`, and its text (`ls`) when the caller gave it
+ * or a rare shape needed it (a comment, an errno message with brackets, a write to fd 1 or 2). Fields are
+ * sliced from the text when there is one, else decoded from the bytes (ASCII: latin1 is their text).
+ */
+let lb: Buffer = Buffer.alloc(0);
+let lo = 0;
+let ln = 0;
+let ls: string | null = null;
+
+/** The line's text, made once. */
+function lineText(): string {
+  return (ls ??= lb.toString('latin1', lo, lo + ln));
+}
+
+/** The line's characters [a, e). */
+function field(a: number, e: number): string {
+  return ls !== null ? ls.slice(a, e) : lb.toString('latin1', lo + a, lo + e);
+}
+
+/**
+ * Strings of up to INTERN_MAX bytes the fast path met before (names, short values, errnos and their
+ * messages), by a hash of their bytes: a hit makes no string (and the string's own hash, which the summary's
+ * table lookup needs, is already computed). Direct-mapped: a collision just makes the string again.
+ */
+const INTERN_MAX = 32;
+const INTERN_SLOTS = 1024;
+const interned: string[] = new Array<string>(INTERN_SLOTS).fill('');
+
+/** The line's characters [a, e), through the interned strings when short. */
+function short(a: number, e: number): string {
+  const len = e - a;
+  if (len > INTERN_MAX || len === 0) return field(a, e);
+  const b = lb;
+  const o = lo + a;
+  // Length, ends and middle: enough to tell syscall names and errnos apart, in constant time.
+  const slot = Math.imul(b[o]! | (b[o + len - 1]! << 8) | (b[o + (len >> 1)]! << 16) | (len << 24), 0x9e3779b1) >>> 22;
+  const hit = interned[slot]!;
+  if (hit.length === len) {
+    let k = 0;
+    while (k < len && hit.charCodeAt(k) === b[o + k]) k++;
+    if (k === len) return hit;
+  }
+  return (interned[slot] = field(a, e));
 }
 
 /** `b[o + i]`, or 0 outside the line's `n` bytes. */
-const bat = (b: Uint8Array, o: number, n: number, i: number): number => (i >= 0 && i < n ? b[o + i]! : 0);
+const bat = (b: Buffer, o: number, n: number, i: number): number => (i >= 0 && i < n ? b[o + i]! : 0);
 
 /**
- * fastCall on an all-ASCII line `s` whose bytes are `b[o, o + s.length)` (readLineBatches gives them: strace
- * escapes other bytes, so that is nearly every line, and its byte and character indexes agree). Speed: the
- * scan reads bytes, not characters (a Uint8Array load costs a third of a charCodeAt: 85 against 230 ns over
- * a line's characters, measured on threads-io); the fields are sliced from `s`. No read past either end of
- * the line; the arguments and the result are scanned in functions of their own.
+ * fastCall on an all-ASCII line whose bytes are `b[o, o + n)` (LineSplitter gives them: strace escapes other
+ * bytes, so that is nearly every line, and its byte and character indexes agree), and its text `s` if the
+ * caller has it (null: made only if needed). Speed: the scan reads bytes, not characters (a Uint8Array load
+ * costs a third of a charCodeAt: 85 against 230 ns over a line's characters, measured on threads-io); without
+ * the text, the fields are decoded from the bytes or found interned. No read past either end of the line;
+ * the arguments and the result are scanned in functions of their own.
  * `light`: the caller reads no timestamp, and no arguments but a write's (a parser whose calls go to a
  * CallSink): they are not sliced (`timestamp` undefined, `args` empty).
  */
-export function fastCallBytes(b: Uint8Array, o: number, s: string, defaultPid: number | null, out: FastCall, light = false): FastKind {
-  const n = s.length;
+export function fastCallBytes(
+  b: Buffer, o: number, n: number, s: string | null, defaultPid: number | null, out: FastCall, light = false,
+): FastKind {
+  lb = b;
+  lo = o;
+  ln = n;
+  ls = s;
   let i = 0;
   while (i < n && b[o + i] === SP) i++;
   let c = bat(b, o, n, i);
@@ -90,7 +154,7 @@ export function fastCallBytes(b: Uint8Array, o: number, s: string, defaultPid: n
   if (c >= 0x30 && c <= 0x39) {
     const e = timestampEndB(b, o, n, i);
     if (e < 0) return FAST_NONE;
-    if (!light) timestamp = s.slice(i, e);
+    if (!light) timestamp = field(i, e);
     i = e;
     while (bat(b, o, n, i) === SP) i++;
     c = bat(b, o, n, i);
@@ -108,32 +172,32 @@ export function fastCallBytes(b: Uint8Array, o: number, s: string, defaultPid: n
   let as: number;
   if (resumed) {
     // The general parser takes the first ` resumed>` within 80 characters of `<...`.
-    if (!s.startsWith(RESUMED, i) || i - ns + 5 > 80) return FAST_NONE;
+    if (!bytesAt(b, o, n, i, RESUMED_B) || i - ns + 5 > 80) return FAST_NONE;
     as = i + RESUMED.length;
   } else {
     if (bat(b, o, n, i) !== LPAREN) return FAST_NONE;
     as = i + 1;
   }
-  const name = s.slice(ns, i);
+  const name = short(ns, i);
   // A write to fd 1 or 2 may have the program's output glued in after its count: the fast path takes it only
   // when nothing is (stdWriteShown); writev's, and anything else, to the general scan.
   c = bat(b, o, n, as);
   const std = (c === 0x31 || c === 0x32) && !isDigit(bat(b, o, n, as + 1)) && (name === 'write' || name === 'writev');
   if (std && (resumed || name === 'writev')) return FAST_NONE;
-  const ae = argsEnd(b, o, s, as, resumed);
-  if (std && !stdWriteShown(s, as, ae === ARGS_UNFINISHED ? unfinishedAt : ae)) return FAST_NONE;
+  const ae = argsEnd(b, o, n, as, resumed);
+  if (std && !stdWriteShown(lineText(), as, ae === ARGS_UNFINISHED ? unfinishedAt : ae)) return FAST_NONE;
   if (ae === ARGS_UNFINISHED) {
     out.pid = pid;
     out.timestamp = timestamp;
     out.name = name;
-    out.args = light && name !== 'write' ? '' : s.slice(as, unfinishedAt);
+    out.args = light && name !== 'write' ? '' : field(as, unfinishedAt);
     return FAST_UNFINISHED;
   }
-  if (ae < 0 || !fastResult(b, o, s, ae + 1, out)) return FAST_NONE;
+  if (ae < 0 || !fastResult(b, o, n, ae + 1, out)) return FAST_NONE;
   out.pid = pid;
   out.timestamp = timestamp;
   out.name = name;
-  out.args = light ? '' : s.slice(as, ae);
+  out.args = light ? '' : field(as, ae);
   return resumed ? FAST_RESUMED : FAST_CALL;
 }
 
@@ -142,7 +206,7 @@ const NAME_BYTE = new Uint8Array(256);
 for (let c = 0; c < 128; c++) if (isNameChar(c)) NAME_BYTE[c] = 1;
 
 /** strace-scan's timestampEnd over bytes. */
-function timestampEndB(b: Uint8Array, o: number, n: number, i: number): number {
+function timestampEndB(b: Buffer, o: number, n: number, i: number): number {
   let j = i;
   while (j < n && isDigit(b[o + j]!)) j++;
   if (j === i) return -1;
@@ -172,7 +236,7 @@ function timestampEndB(b: Uint8Array, o: number, n: number, i: number): number {
 }
 
 /** strace-scan's stringEnd over bytes: past the closing quote of the literal at i, or -1. */
-function stringEndB(b: Uint8Array, o: number, n: number, i: number): number {
+function stringEndB(b: Buffer, o: number, n: number, i: number): number {
   for (let j = i + 1; j < n; j++) {
     const c = b[o + j]!;
     if (c === BSLASH) j++;
@@ -181,10 +245,38 @@ function stringEndB(b: Uint8Array, o: number, n: number, i: number): number {
   return -1;
 }
 
+/** strace-scan's angleEnd over bytes: past the `>` closing the decoration at i, or -1. */
+function angleEndB(b: Buffer, o: number, n: number, i: number): number {
+  let sq = 0;
+  let depth = 1;
+  for (let j = i + 1; j < n; j++) {
+    const c = b[o + j]!;
+    if (c === LBRACK) sq++;
+    else if (c === RBRACK) { if (sq > 0) sq--; }
+    else if (c === LT && sq === 0) depth++;
+    else if (c === GT && sq === 0) { if (--depth === 0) return j + 1; }
+    else if (c === NL) return -1;
+  }
+  return -1;
+}
+
+/**
+ * strace-scan's groupEnd on an errno message (`(No such file or directory)` at i): its end. A message of
+ * plain words is scanned here; one with quotes, brackets or a comment goes to groupEnd on the line's text.
+ */
+function messageEnd(b: Buffer, o: number, n: number, i: number): number {
+  for (let j = i + 1; j < n; j++) {
+    const c = b[o + j]!;
+    if (c === RPAREN) return j + 1;
+    if (c === QUOTE || c === LPAREN || c === LBRACK || c === LBRACE || c === RBRACK || c === RBRACE || c === SLASH) break;
+  }
+  return groupEnd(lineText(), i);
+}
+
 /** strace-scan's durationEnd over bytes (`<0.000012>` at i): its end, or -1; sets `durationB`. */
 let durationB = 0;
 const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-function durationEndB(b: Uint8Array, o: number, n: number, s: string, i: number): number {
+function durationEndB(b: Buffer, o: number, n: number, i: number): number {
   let k = i + 1;
   let v = 0;
   let c = bat(b, o, n, k);
@@ -194,7 +286,7 @@ function durationEndB(b: Uint8Array, o: number, n: number, s: string, i: number)
   c = bat(b, o, n, ++k);
   while (c >= 0x30 && c <= 0x39) { v = v * 10 + (c - 0x30); c = bat(b, o, n, ++k); }
   if (k === a + 1 || c !== GT) return -1;
-  durationB = k - i - 2 <= 15 && k - a - 1 <= 9 ? v / POW10[k - a - 1]! : Number(s.slice(i + 1, k));
+  durationB = k - i - 2 <= 15 && k - a - 1 <= 9 ? v / POW10[k - a - 1]! : Number(field(i + 1, k));
   return k + 1;
 }
 
@@ -232,8 +324,7 @@ let unfinishedAt = 0;
  * The arguments from `as` (just after `name(` or `resumed>`): the index of the `)` that closes them, -1 for
  * anything the fast path leaves to the general parser, or ARGS_UNFINISHED (the line ends with the marker).
  */
-function argsEnd(b: Uint8Array, o: number, s: string, as: number, resumed: boolean): number {
-  const n = s.length;
+function argsEnd(b: Buffer, o: number, n: number, as: number, resumed: boolean): number {
   let depth = 1;
   for (let j = as; j < n; j++) {
     const c = b[o + j]!;
@@ -247,7 +338,7 @@ function argsEnd(b: Uint8Array, o: number, s: string, as: number, resumed: boole
       if (--depth === 0) return c === RPAREN ? j : -1;
     } else if (c === SLASH) {
       if (bat(b, o, n, j + 1) !== STAR) continue;
-      const e = s.indexOf('*/', j + 2);
+      const e = lineText().indexOf('*/', j + 2);
       if (e < 0) return -1;
       j = e + 1;
     } else if (c === 0x73 /* s */) {
@@ -256,7 +347,7 @@ function argsEnd(b: Uint8Array, o: number, s: string, as: number, resumed: boole
     } else {
       // `<`: as the general scan reads it (strace-line's scanCall).
       const before = bat(b, o, n, j - 1);
-      if (depth === 1 && before === SP && s.startsWith(UNFINISHED, j - 1)) {
+      if (depth === 1 && before === SP && bytesAt(b, o, n, j - 1, UNFINISHED_B)) {
         // `<... x resumed> <unfinished ...>) = ?` (died inside) and anything after the marker: general path.
         if (resumed) return -1;
         let e = j - 1 + UNFINISHED.length;
@@ -265,10 +356,10 @@ function argsEnd(b: Uint8Array, o: number, s: string, as: number, resumed: boole
         unfinishedAt = j - 1;
         return ARGS_UNFINISHED;
       }
-      if (depth === 1 && before === SP && s.startsWith(' <detached ...>', j - 1)) return -1;
+      if (depth === 1 && before === SP && bytesAt(b, o, n, j - 1, DETACHED_B)) return -1;
       // A decoration (`3</etc/passwd>`, `AT_FDCWD</tmp>`) may hold brackets of its own; any other `<` is text.
       if (j > as && (isAlnum(before) || (before === SLASH && bat(b, o, n, j - 2) === STAR)) && bat(b, o, n, j + 1) !== LT) {
-        const e = angleEnd(s, j);
+        const e = angleEndB(b, o, n, j);
         if (e > 0) j = e - 1;
       }
     }
@@ -280,8 +371,7 @@ function argsEnd(b: Uint8Array, o: number, s: string, as: number, resumed: boole
  * ` = value[<decoration>][ ERRNO (msg)][ <dur>]` from `j` (just past the arguments' `)`) to the end of the
  * line: fills `out.result` and `out.duration`, or returns false.
  */
-function fastResult(b: Uint8Array, o: number, s: string, j: number, out: FastCall): boolean {
-  const n = s.length;
+function fastResult(b: Buffer, o: number, n: number, j: number, out: FastCall): boolean {
   while (bat(b, o, n, j) === SP) j++;
   if (bat(b, o, n, j) !== EQ || bat(b, o, n, j + 1) !== SP) return false;
   j += 2;
@@ -293,12 +383,13 @@ function fastResult(b: Uint8Array, o: number, s: string, j: number, out: FastCal
     j++;
   }
   if (j === vs || (j < n && c === TAB)) return false;
-  const result: SyscallResult = { value: s.slice(vs, j) };
+  // A long value is mostly an address, met once: interned, it would only push the names out.
+  const result: SyscallResult = { value: j - vs <= 8 ? short(vs, j) : field(vs, j) };
   if (j < n && c === LT) {
     // `= 3</etc/passwd>`: the value's decoration; only a duration may follow it here.
-    const e = angleEnd(s, j);
+    const e = angleEndB(b, o, n, j);
     if (e < 0) return false;
-    result.annotation = s.slice(j, e);
+    result.annotation = field(j, e);
     j = e;
     if (j < n && b[o + j] !== SP) return false;
     while (bat(b, o, n, j) === SP) j++;
@@ -307,13 +398,13 @@ function fastResult(b: Uint8Array, o: number, s: string, j: number, out: FastCal
     if (bat(b, o, n, j) === 0x45 /* E */ && isAlnum(bat(b, o, n, j + 1))) {
       const es = j;
       while (j < n && isAlnum(b[o + j]!)) j++;
-      result.errno = s.slice(es, j);
+      result.errno = short(es, j);
       const m = j;
       while (bat(b, o, n, j) === SP) j++;
       if (bat(b, o, n, j) === LPAREN) {
-        const g = groupEnd(s, j);
+        const g = messageEnd(b, o, n, j);
         if (g < 0) return false;
-        result.errnoMessage = s.slice(j + 1, g - 1);
+        result.errnoMessage = short(j + 1, g - 1);
         j = g;
         while (bat(b, o, n, j) === SP) j++;
         // The general parser needs a space between the message and a duration.
@@ -323,7 +414,7 @@ function fastResult(b: Uint8Array, o: number, s: string, j: number, out: FastCal
   }
   let duration: number | undefined;
   if (bat(b, o, n, j) === LT) {
-    const d = durationEndB(b, o, n, s, j);
+    const d = durationEndB(b, o, n, j);
     if (d < 0) return false;
     duration = durationB;
     j = d;

@@ -93,10 +93,10 @@ export class StraceParser {
       });
       return;
     }
-    let text = l.text;
     let lineNo = l.lineNo;
     const partial = this.partial;
-    if (this.expected !== null && partial === null && this.expected.rest.startsWith(text + '\n')) {
+    if (this.expected !== null && partial === null && this.expected.rest.startsWith(l.text + '\n')) {
+      const text = l.text;
       this.emit(out, { kind: 'output', file: this.file, line: lineNo, pid: this.expected.pid, text: text + '\n' });
       this.expected.rest = this.expected.rest.slice(text.length + 1);
       if (this.expected.rest === '') this.expected = null;
@@ -104,8 +104,12 @@ export class StraceParser {
     }
     if (partial === null) {
       const f = this.fast;
-      // With a sink nothing reads a call's timestamp or arguments (but an unfinished write's: stdWriteText).
-      const kind = l.bytes !== undefined ? fastCallBytes(l.bytes, l.start!, text, this.defaultPid, f, this.sink !== null) : fastCall(text, this.defaultPid, f);
+      // With a sink nothing reads a call's timestamp or arguments (but an unfinished write's: stdWriteText), so
+      // the fast path reads the line from its bytes, without its text.
+      const light = this.sink !== null;
+      const kind = l.bytes !== undefined
+        ? fastCallBytes(l.bytes, l.start!, l.end! - l.start!, light ? null : l.text, this.defaultPid, f, light)
+        : fastCall(l.text, this.defaultPid, f);
       if (kind === FAST_CALL) {
         if (this.sink !== null) {
           // What emit() does with the event, without making it.
@@ -131,11 +135,13 @@ export class StraceParser {
         else this.resumed(p, f.name, f.args, f.result, f.duration, lineNo, out);
         return;
       }
-      if (!released && mayStartTable(text)) {
+      if (!released && mayStartTable(l.text)) {
         this.tableStart.push(keepLine(l));
         return;
       }
-    } else {
+    }
+    let text = l.text;
+    if (partial !== null) {
       if (partial.mode === 'interrupted' && !continuesLine(text)) {
         this.finishPartial(out);
       } else if (partial.text.length + text.length + 1 > this.maxLine) {

@@ -8,7 +8,7 @@ import type { SyscallEvent, TraceEvent } from '../../parsers/events.js';
 import { parseStrace, parseStraceText } from '../../parsers/strace.js';
 import { collect } from '../helpers/collect.js';
 import { parseStraceFiles, isStraceFfSet, findStraceFfFiles, timestampKey } from '../../parsers/strace-ff.js';
-import { FAST_CALL, FAST_NONE, FAST_RESUMED, FAST_UNFINISHED, fastCall, type FastCall, type FastKind } from '../../parsers/strace-fast.js';
+import { FAST_CALL, FAST_NONE, FAST_RESUMED, FAST_UNFINISHED, fastCall, fastCallBytes, type FastCall, type FastKind } from '../../parsers/strace-fast.js';
 import { parseText, type Item } from '../../parsers/strace-line.js';
 import fc from 'fast-check';
 import { splitStraceSummary } from '../../parsers/strace-c.js';
@@ -392,7 +392,25 @@ describe('fast path (one complete call, or one half of a split call, per line) a
       expect(kind === FAST_UNFINISHED ? start : f, line).toEqual(g!.read);
       if (kind !== FAST_UNFINISHED) expect(JSON.stringify(result), line).toBe(JSON.stringify(g!.read.result));
     }
+    light(line, defaultPid, kind, f);
     return kind;
+  }
+  /**
+   * What a CallSink's parser reads: the same line from its bytes alone (no text given), inside a bigger
+   * buffer, without timestamp and arguments (but an unfinished write's).
+   */
+  function light(line: string, defaultPid: number | null, kind: FastKind, f: FastCall): void {
+    const bytes = Buffer.from(line, 'utf8');
+    if (bytes.length !== line.length) return;
+    const b = Buffer.concat([Buffer.from('1 x(") = 0\n'), bytes, Buffer.from('\n) = 1 <0.1>')]);
+    const l = scratch();
+    expect(fastCallBytes(b, 11, bytes.length, null, defaultPid, l, true), line).toBe(kind);
+    if (kind === FAST_NONE) return;
+    expect([l.pid, l.name, l.timestamp, l.args], line).toEqual([f.pid, f.name, undefined, kind === FAST_UNFINISHED && f.name === 'write' ? f.args : '']);
+    if (kind !== FAST_UNFINISHED) {
+      expect(JSON.stringify(l.result), line).toBe(JSON.stringify(f.result));
+      expect(l.duration, line).toBe(f.duration);
+    }
   }
   const allLines = [
     ...TRACES.flatMap((n) => fixture(n).split('\n')),
