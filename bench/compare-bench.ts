@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} exited ${r.exitCode}: ${String(r.stderr).slice(-300)}`);
     };
     const straceArgv = [strace, ...STRACE_FLAGS, '-o', slog, '--', ...FIND];
-    const bpftrace = (await bpfCounter())!;
+    const bpftrace = bpfCounter()!;
     const rows = {
       bare: [] as number[], strace: [] as number[], live: [] as number[], record: [] as number[], replay: [] as number[], recorded: [] as number[],
       counted: [] as number[], anchor: [] as number[], anchorStrace: [] as number[], runStrace: [] as number[], runCounted: [] as number[], runRecorded: [] as number[],
@@ -107,6 +107,7 @@ async function main(): Promise<void> {
         await child;
         await session.stop();
         await readCounts(counts, child.pid!);
+        await session.kill(); // the product waits for bpftrace's exit too
       }));
       await rm(counts, { force: true });
       const data = path.join(dir, 'perf.data');

@@ -189,18 +189,10 @@ export async function measureCommand(
   // Pods through CRI are not this process's children (perf measures them on their cgroup): a count the
   // entry point started on a guess ends now, not at exit.
   if (!count) await discardPrestarted();
-  // The session stops as soon as every run's traced processes have ended, while the runs tear down:
-  // bpftrace takes ~0.35 s to detach its probes before it prints the counts.
-  const traced = new Set<string>();
-  const tracedEnd = (name: string) => {
-    traced.add(name);
-    if (traced.size === envs.length) void count?.session.stop().catch(() => undefined);
-  };
   const progress = startProgress(envs.map((e) => e.name), progressWanted(args.format));
   try {
     const settled = await Promise.allSettled(
       envs.map((env) => {
-        const onTracedEnd = () => tracedEnd(env.name);
         return runEnvironment(env, {
           command,
           timeoutMs: args.timeout * 1000,
@@ -217,8 +209,7 @@ export async function measureCommand(
           ...(args['cri-endpoint'] !== undefined ? { criEndpoint: args['cri-endpoint'] } : {}),
           onTraceStart: (where) => progress.watch(env.name, where),
           ...(count ? { counter: count.session } : {}),
-          onTracedEnd,
-        }).finally(onTracedEnd).then(
+        }).then(
           (x) => {
             progress.done(env.name);
             outcomes.push(x);
@@ -233,7 +224,8 @@ export async function measureCommand(
       }),
     );
     progress.stop();
-    // Every traced process is gone: bpftrace prints the counts of all the runs and exits.
+    // Every run is torn down, so every process the count followed is gone: bpftrace prints the counts of
+    // all the runs (and is killed; the finally block waits for it).
     await count?.session.stop().catch((e: unknown) => {
       if (!controller.signal.aborted) process.emitWarning(`trace-compare: the host-kernel view could not be read: ${e instanceof Error ? e.message : String(e)}`);
     });

@@ -9,14 +9,14 @@
 import { readFile } from 'node:fs/promises';
 import type { HostCounts } from '../attribution.js';
 import { X86_64_SYSCALLS } from './syscalls-x86_64.js';
-import { openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
+import { END_OF_COUNTS, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
 
 /**
  * The session for the runs of one command: the one the entry point prestarted, or a new one. Either way it
  * follows what this process forks once ready, so it may have started long before the runs.
  */
 export async function shareCount(signal?: AbortSignal, keepTemp = false): Promise<SharedCount | null> {
-  const count = (await takePrestarted()) ?? (await openCountSession(signal));
+  const count = takePrestarted() ?? openCountSession(signal);
   if (count && keepTemp) count.keep();
   return count;
 }
@@ -34,9 +34,13 @@ const LOST = /Lost (\d+) events/;
 export async function readCounts(dataFile: string, rootTid: number): Promise<HostCounts> {
   const text = await readFile(dataFile, 'utf8');
   const all: HostCounts = { rootTid, forks: [], execs: [], counts: [], lostEvents: 0 };
+  // The first dump only: a repeated SIGUSR1 may have begun a second one.
+  let dumped = false;
   for (const line of text.split('\n')) {
     let m: RegExpExecArray | null;
-    if ((m = COUNT.exec(line))) {
+    if (line === END_OF_COUNTS) dumped = true;
+    else if (dumped && !line.startsWith('W ')) continue;
+    else if ((m = COUNT.exec(line))) {
       const nr = Number(m[3]);
       all.counts.push({ tid: Number(m[1]), seg: Number(m[2]), syscall: X86_64_SYSCALLS[nr] ?? `syscall_${nr}`, entered: m[4] === '1', comm: m[5]!, calls: Number(m[6]) });
     } else if ((m = FORK.exec(line))) {

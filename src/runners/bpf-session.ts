@@ -6,7 +6,9 @@
 // forked by the tool is followed silently until its first exec; counting starts with that exec, as under
 // `perf trace -- CMD` (perf's enable_on_exec), the mechanism whose figures these reproduce. Each run names
 // its own process (the wrapper it started) as the root, and its figures are those of the root's process tree
-// (readCounts). SIGINT makes bpftrace print its maps and exit; it exits by itself when this process dies.
+// (readCounts). SIGUSR1 makes bpftrace print its maps at once, the sentinel map last; it is then SIGKILLed
+// (SIGINT would first detach each probe, ~45 ms apiece, and poll 100 ms more before printing). It exits by
+// itself when this process dies.
 // The same tracepoints perf reads (raw_syscalls, sched_process_fork/exec/exit) and the same rules as
 // parsers/perf-trace.ts:
 // - a call counts as entered when sys_enter fired for it; an exit with no entry (gVisor's PTRACE_SYSEMU
@@ -21,8 +23,9 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { which } from './which.js';
+import { whichSync } from './which.js';
 import { makeRunDir } from './run-dir.js';
 import { registerRun } from './registry.js';
 
@@ -31,13 +34,15 @@ const MAP_KEYS = 65_536;
 /** bpftrace compiles its program with LLVM: seconds on a loaded machine. */
 const READY_MS = 60_000;
 
+// getpriority (140) by the tool wakes bpftrace's loop, which acts on a SIGUSR1 only after its next event or
+// its 100 ms poll timeout (bpftrace 0.17): stop() asks for the dump, then makes that call until it comes.
 // @track: 3 = started by the tool, not exec'd yet (followed, not counted); 4 = its first exec is returning;
 // 2 = a new task whose first event is its return from fork; 1 = counted.
 // Each tracepoint field and the thread's state are read once into variables: bpftrace 0.17 rescans tracefs
 // for every `args->` it meets (this layout starts in 0.8 s instead of 1.2 s), and every map lookup is paid on
 // each of the run's host syscalls.
 export const BPF_COUNT_SCRIPT = `
-BEGIN { printf("ready %d %s\\n", $1, str($2)); }
+BEGIN { @zz_end_of_counts = 1; printf("ready %d %s\\n", $1, str($2)); }
 tracepoint:sched:sched_process_fork {
   $parent = args->parent_pid;
   if (pid == $1 || @track[$parent]) {
@@ -59,6 +64,7 @@ tracepoint:sched:sched_process_exec {
 tracepoint:raw_syscalls:sys_enter {
   $t = @track[tid];
   $id = args->id;
+  if ($id == 140 && pid == $1) { printf("wake\\n"); }
   if (($t == 1 || $t == 2) && $id >= 0) {
     $p = @in[tid];
     if ($p != 0) { @c[tid, @seg[tid], $p - 1, 1, comm] = count(); }
@@ -89,8 +95,13 @@ tracepoint:sched:sched_process_exit {
     delete(@track[tid]);
   }
 }
-END { clear(@track); clear(@in); clear(@seg); }
 `;
+
+/**
+ * The last line of a map dump (maps print sorted by name): the dump is whole once it is read. Longer than a
+ * comm (15 bytes), so that no process name printed in a count key can fake it.
+ */
+export const END_OF_COUNTS = '@zz_end_of_counts: 1';
 
 /**
  * A count session: it follows every process this tool forks after `ready` resolves. stop() ends it once the
@@ -100,16 +111,16 @@ export interface CountSession {
   readonly file: string;
   /** Resolves when nothing can be missed (every probe attached); rejects when bpftrace cannot start. */
   readonly ready: Promise<void>;
-  /** Idempotent; throws when bpftrace failed. */
+  /** The counts are whole in `file` when it resolves (bpftrace is being killed). Idempotent; throws when bpftrace failed. */
   stop(): Promise<void>;
-  /** Ends bpftrace at once (a run being torn down). */
-  kill(): void;
+  /** Ends bpftrace at once; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 /** bpftrace's path when this machine can count in the kernel (x86_64: syscall numbers are named from its table). */
-export async function bpfCounter(): Promise<string | null> {
+export function bpfCounter(): string | null {
   if (process.arch !== 'x64') return null;
-  return which('bpftrace');
+  return whichSync('bpftrace');
 }
 
 /**
@@ -163,9 +174,19 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
   void exited.then(() => { gone = true; });
   const failure = (r: { code: number | null; signal: NodeJS.Signals | null }) =>
     new Error(`bpftrace exited ${r.code ?? r.signal ?? 'without starting'}: ${stderr.trim().slice(-300)}`);
-  const kill = () => {
+  const kill = async () => {
     if (!gone) child.kill('SIGKILL');
+    await exited;
   };
+  let dumped = () => undefined as void;
+  const dump = new Promise<null>((resolve) => {
+    dumped = () => resolve(null);
+  });
+  let tail = '';
+  child.stdout.on('data', (b: Buffer) => {
+    tail = (tail + b.toString('latin1')).slice(-256);
+    if (tail.includes(`\n${END_OF_COUNTS}\n`)) dumped();
+  });
   let timer: NodeJS.Timeout | undefined;
   let onAbort = () => undefined as void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -187,26 +208,37 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   });
-  ready.catch(() => kill());
+  ready.catch(() => void kill());
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
-      // Measured: a SIGINT that comes just after BEGIN is sometimes not acted on (bpftrace ran on for
-      // 10 s); it is repeated until bpftrace prints its maps and exits, and SIGKILL ends it after 10 s.
-      const int = () => {
-        if (!gone) child.kill('SIGINT');
+      // Measured: a signal that comes just after BEGIN is sometimes not acted on (bpftrace ran on for 10 s);
+      // it is repeated until the maps are printed (readCounts reads the first dump only), and SIGKILL ends
+      // bpftrace after 10 s.
+      const usr1 = () => {
+        if (!gone) child.kill('SIGUSR1');
       };
-      int();
-      const again = setInterval(int, 500);
-      const t = setTimeout(kill, 10_000);
-      const r = await exited;
+      usr1();
+      const again = setInterval(usr1, 200);
+      const wake = setInterval(() => os.getPriority(), 5);
+      const t = setTimeout(() => void kill(), 10_000);
+      const r = await Promise.race([dump, exited]);
       clearInterval(again);
+      clearInterval(wake);
       clearTimeout(t);
-      if (r.code !== 0) throw failure(r);
+      if (r !== null) throw failure(r);
+      // The rest of bpftrace's life is detaching its probes: it goes on while the counts are read.
+      child.stdout.unpipe(out);
+      child.stdout.resume();
+      void kill();
+      await new Promise<void>((resolve) => {
+        out.end(resolve);
+      });
       if (writeError) throw new Error(`the counts could not be written to ${dataFile}: ${(writeError as Error).message}`);
       // -k: a failed map update (the map full) or lost printf events make the counts short: kept as lost events.
       const warnings = stderr.split('\n').filter((l) => /map_update_elem|Lost \d+ events/i.test(l));
-      if (warnings.length > 0) await appendFile(dataFile, warnings.map((w) => `W ${w.trim()}\n`).join(''));
+      // On a line of their own: bpftrace was killed, maybe in the middle of one.
+      if (warnings.length > 0) await appendFile(dataFile, '\n' + warnings.map((w) => `W ${w.trim()}\n`).join(''));
     })();
     return stopped;
   };
@@ -224,20 +256,18 @@ export interface SharedCount {
 
 /**
  * Opens a session shared by the runs of one command, in a private dir that `trace-compare cleanup` knows;
- * null when this machine cannot count in the kernel.
+ * null when this machine cannot count in the kernel. bpftrace is spawned before this returns: nothing here
+ * waits for the event loop.
  */
-export async function openCountSession(signal?: AbortSignal): Promise<SharedCount | null> {
-  const bpftrace = await bpfCounter();
+export function openCountSession(signal?: AbortSignal): SharedCount | null {
+  const bpftrace = bpfCounter();
   if (!bpftrace) return null;
-  const dir = await makeRunDir(`count-${process.pid}`);
+  const dir = makeRunDir(`count-${process.pid}`);
   const session = startCount(bpftrace, path.join(dir, 'bpf-counts.txt'), dir, signal);
   let kept = false;
   const { dispose, unregister } = registerRun({
     label: `host-kernel count (${dir})`, tempDir: dir, containerId: null, keepTemp: () => kept,
-    teardown: async () => {
-      session.kill();
-      await session.stop().catch(() => undefined);
-    },
+    teardown: () => session.kill(),
     onInterrupt: () => undefined,
   });
   return {
@@ -252,18 +282,22 @@ export async function openCountSession(signal?: AbortSignal): Promise<SharedCoun
   };
 }
 
-let prestarted: Promise<SharedCount | null> | null = null;
+let prestarted: SharedCount | null = null;
 
 /**
  * Opens a session now, for the first command that traces (takePrestarted): called by the entry point before
  * the CLI loads, when its arguments may run a command, so that bpftrace's start overlaps node's own.
  */
 export function prestartCount(): void {
-  prestarted ??= openCountSession().catch(() => null);
+  try {
+    prestarted ??= openCountSession();
+  } catch {
+    // No dir for it (a full temp dir): the command opens its own, and says why if it cannot.
+  }
 }
 
 /** The session prestartCount opened, once; null when there is none (or it was taken). */
-export function takePrestarted(): Promise<SharedCount | null> | null {
+export function takePrestarted(): SharedCount | null {
   const p = prestarted;
   prestarted = null;
   return p;
@@ -271,5 +305,5 @@ export function takePrestarted(): Promise<SharedCount | null> | null {
 
 /** Ends a prestarted session no command took (help, --no-perf, not root, pods through CRI...). */
 export async function discardPrestarted(): Promise<void> {
-  await (await takePrestarted())?.dispose();
+  await takePrestarted()?.dispose();
 }

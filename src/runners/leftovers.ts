@@ -28,7 +28,7 @@ async function runDirs(tmp: string): Promise<RunDir[]> {
     const dir = path.join(tmp, entry.name);
     const [pid, start, id] = ((await readPrivateText(path.join(dir, OWNER))) ?? '').trim().split(' ');
     // The pid alone could have been reused: the start time tells the same process apart.
-    const live = pid !== undefined && /^\d+$/.test(pid) && Number(pid) !== process.pid && (await startTime(Number(pid))) === start;
+    const live = pid !== undefined && /^\d+$/.test(pid) && Number(pid) !== process.pid && startTime(Number(pid)) === start;
     out.push({ dir, id: id ?? null, live });
   }
   return out;

@@ -4,7 +4,6 @@
 // ptrace stubs of gVisor show up as "[exe]" but stay in the cgroup named after the container id).
 
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 
 interface ProcInfo { pid: number; ppid: number; cmdline: string; cgroup: string }
 
@@ -12,8 +11,8 @@ interface ProcInfo { pid: number; ppid: number; cmdline: string; cgroup: string 
  * The fields of /proc/PID/stat after comm (state is [0], ppid [1], starttime [19]), or null when the
  * process is gone. comm may contain spaces and parentheses: the fields start after the last ')'.
  */
-export async function statFields(pid: number): Promise<string[] | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+export function statFields(pid: number): string[] | null {
+  const stat = readProcFile(pid, 'stat');
   return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
@@ -24,17 +23,18 @@ export function deadState(state: string | undefined): boolean {
 
 // Synchronous: a scan reads three small files of every process (a few hundred in all). As promises that
 // was ~60 ms of thread-pool round trips per scan, and every run scans at its end; /proc reads never block.
+function readProcFile(pid: number, file: string): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 function readProc(pid: number): ProcInfo | null {
-  const read = (file: string) => {
-    try {
-      return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-    } catch {
-      return null;
-    }
-  };
-  const stat = read('stat');
-  if (stat === null) return null;
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const read = (file: string) => readProcFile(pid, file);
+  const rest = statFields(pid);
+  if (rest === null) return null;
   const state = rest[0];
   if (deadState(state)) return null;
   const ppid = Number(rest[1]);

@@ -1,8 +1,9 @@
 // A run's private dirs and the owner mark by which `trace-compare cleanup` (leftovers.ts) tells a live run's
-// dir from a killed one's. Node's built-ins only: the entry point makes the host-kernel count's dir before
-// the CLI has loaded (prestart.ts).
+// dir from a killed one's. Node's built-ins only, and synchronous: the entry point makes the host-kernel
+// count's dir before the CLI has loaded (prestart.ts), while the CLI's module evaluation holds the event loop.
 
-import { chmod, mkdtemp, statfs, writeFile } from 'node:fs/promises';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { deadState, statFields } from './procs.js';
@@ -14,8 +15,8 @@ export const OWNER = 'owner';
  * Start time of a running process in clock ticks since boot (field 22 of /proc/PID/stat), or null when it is
  * gone or dead but not yet reaped (a SIGKILLed run's owner is dead, whatever its parent does).
  */
-export async function startTime(pid: number): Promise<string | null> {
-  const fields = await statFields(pid);
+export function startTime(pid: number): string | null {
+  const fields = statFields(pid);
   return fields === null || deadState(fields[0]) ? null : fields[19] ?? null;
 }
 
@@ -31,18 +32,22 @@ const TMPFS_MAGIC = 0x01021994;
 export async function makeScratchDir(id: string): Promise<string | null> {
   const fs = await statfs(SCRATCH_ROOT).catch(() => null);
   if (fs?.type !== TMPFS_MAGIC) return null;
-  return makeRunDir(id, SCRATCH_ROOT).catch(() => null);
+  try {
+    return makeRunDir(id, SCRATCH_ROOT);
+  } catch {
+    return null;
+  }
 }
 
 /** Marks `dir` as this process's run `id`. */
-export async function writeOwner(dir: string, id: string): Promise<void> {
-  await writeFile(path.join(dir, OWNER), `${process.pid} ${await startTime(process.pid)} ${id}\n`, { mode: 0o600 });
+export function writeOwner(dir: string, id: string): void {
+  writeFileSync(path.join(dir, OWNER), `${process.pid} ${startTime(process.pid)} ${id}\n`, { mode: 0o600 });
 }
 
 /** A new private dir (0700) in `root` (default: the temp dir) marked as this process's run `id`. */
-export async function makeRunDir(id: string, root = os.tmpdir()): Promise<string> {
-  const dir = await mkdtemp(path.join(root, TEMP_PREFIX));
-  await chmod(dir, 0o700);
-  await writeOwner(dir, id);
+export function makeRunDir(id: string, root = os.tmpdir()): string {
+  const dir = mkdtempSync(path.join(root, TEMP_PREFIX));
+  chmodSync(dir, 0o700);
+  writeOwner(dir, id);
   return dir;
 }

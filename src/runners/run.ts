@@ -59,14 +59,14 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const hostTracer = opts.hostTracer ?? RECORD_THEN_REPLAY;
   // The host-kernel view is counted in the kernel when bpftrace is here, unless a test asks for a perf
   // mechanism: in the caller's session shared by its runs, or else in one of this run's own.
-  const bpftrace = opts.tracePerf && !opts.hostTracer && !opts.counter ? await bpfCounter() : null;
+  const bpftrace = opts.tracePerf && !opts.hostTracer && !opts.counter ? bpfCounter() : null;
   const counted = opts.tracePerf && !opts.hostTracer && (opts.counter !== undefined || bpftrace !== null);
   let counting: CountSession | null = counted ? opts.counter ?? null : null;
   const stdoutFile = path.join(outDir, 'stdout');
   const stderrFile = path.join(outDir, 'stderr');
   const id = `trace-compare-${randomBytes(6).toString('hex')}`;
   await mkdir(outDir, { mode: 0o700 });
-  await writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
+  writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
   // Started now, so that bpftrace compiles while the bundle is made.
   if (bpftrace) counting = startCount(bpftrace, path.join(outDir, 'bpf-counts.txt'), tempDir, opts.signal);
 
@@ -217,8 +217,6 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       opts.onTraceStart?.(runtime?.kind === 'runsc' ? { dir: runscLogDir } : traceWorkload ? { file: path.join(outDir, STRACE_LOG) } : {});
     }
     const result = child ? await child : null;
-    // What the count follows of this run has ended (its teardown is not the run's): a shared session may stop.
-    opts.onTracedEnd?.();
     // The traced processes are gone: this run's own count prints its maps and exits (a shared one is the caller's).
     if (bpftrace) await counting?.stop().catch((e: unknown) => {
       process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be read: ${e instanceof Error ? e.message : String(e)}`);

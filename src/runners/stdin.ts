@@ -32,7 +32,7 @@ export async function saveStdin(signal: AbortSignal): Promise<SavedStdin> {
   const dir = await mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX));
   const dispose = () => rm(dir, { recursive: true, force: true });
   try {
-    await writeOwner(dir, 'stdin');
+    writeOwner(dir, 'stdin');
     const file = path.join(dir, 'stdin');
     await pipeline(process.stdin, createWriteStream(file, { mode: 0o600, flags: 'wx' }), { signal });
     return { file, reason: null, dispose };

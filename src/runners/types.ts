@@ -37,8 +37,6 @@ export interface RunOptions {
    * stops it before reading the figures. Without one, a run that counts starts a session of its own.
    */
   counter?: CountSession;
-  /** Told once the run's traced processes have ended (before its teardown), or the run failed to start them. */
-  onTracedEnd?: () => void;
   /** Told once the workload runs, where its trace grows (for src/progress.ts). */
   onTraceStart?: (where: TraceWhere) => void;
   /** Trace the workload's own syscalls (strace, or runsc --strace). Default true; false = bare run. */

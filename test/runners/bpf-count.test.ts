@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCounts } from '../../src/runners/bpf-count.js';
+import { END_OF_COUNTS } from '../../src/runners/bpf-session.js';
 import { attributeHostCounts } from '../../src/attribution.js';
 
 // What bpftrace prints for a host run of `uname -r` (shortened) in a session shared with another run (tool
@@ -29,14 +30,21 @@ X 4000 102 102 1 /usr/bin/uname
 @c[102, 1, 231, 1, a, b]: 1
 @c[200, 1, 59, 1, sh]: 1
 @c[201, 0, 63, 1, sh]: 7
+@in[102]: 1
+@zz_end_of_counts: 1
 `;
 
 describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
+  it("the dump's last line is the sentinel map the script sets", () => {
+    expect(RUN.trimEnd().split('\n').pop()).toBe(END_OF_COUNTS);
+  });
+
   it('reads the tree and the counts, and attributes them as a perf trace of the same run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tc-bpf-'));
     try {
       const file = join(dir, 'counts.txt');
-      writeFileSync(file, RUN + 'W WARNING: Lost 3 events\n');
+      // A repeated SIGUSR1 may have begun a second dump before bpftrace was killed: only the first counts.
+      writeFileSync(file, RUN + '\n\n@c[102, 1, 63, 1, uname]: 1\n@c[102, 1, 257, 1, ua' + '\nW WARNING: Lost 3 events\n');
       const counts = await readCounts(file, 100);
       expect(counts.rootTid).toBe(100);
       expect(counts.forks).toHaveLength(2);

@@ -251,14 +251,14 @@ export function criError(rpc: string, endpoint: string, e: unknown): CriError {
 const LOADER_OPTIONS: ProtoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
 
 /**
- * api.proto beside this module (tests run the sources) or, from dist/src/runners/cri/ or from the one-file
- * build dist/trace-compare.mjs, in the sources it was built from.
+ * api.proto beside this module (tests run the sources) or, from dist/src/runners/cri/ or from the bundled
+ * build's chunks in dist/bundle/, in the sources it was built from.
  */
 function protoPath(): string {
   const candidates = [
     new URL('./api.proto', import.meta.url),
     new URL('../../../../src/runners/cri/api.proto', import.meta.url),
-    new URL('../src/runners/cri/api.proto', import.meta.url),
+    new URL('../../src/runners/cri/api.proto', import.meta.url),
   ].map((u) => fileURLToPath(u));
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new RunError('NOT_AVAILABLE', `the CRI API description is missing (looked for ${candidates.join(', ')})`);

@@ -155,7 +155,7 @@ export async function runCriEnvironment(env: EnvironmentSpec, opts: RunOptions):
     await chmod(tempDir, 0o700);
     await mkdir(outDir, { mode: 0o700 });
     await mkdir(logDir, { mode: 0o700 });
-    await writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
+    writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
     timer = setTimeout(() => void stop('timeout'), opts.timeoutMs);
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.signal?.aborted) stopReason = 'interrupt';
