@@ -40,6 +40,62 @@ const NOT_SUNK = -2;
 const SINK_TARGET: SyscallEvent = { kind: 'syscall', source: 'strace', file: '', line: 0, pid: null, name: '', args: '', result: null };
 
 
+/**
+ * The `<unfinished ...>` calls waiting for their `<... resumed>`, one a pid (-1: no pid), in the order they
+ * were set. A Map from pid to a slot kept across calls, rather than an entry deleted at each resumption and
+ * added again at the next start: that churn rehashed the Map every few calls (its set was the parser's
+ * costliest line on a threaded trace). Empty slots are dropped once they outnumber the live ones, so the
+ * Map stays within twice the calls pending, plus a few.
+ */
+class PendingCalls {
+  private readonly slots = new Map<number, { ev: SyscallEvent | null; seq: number }>();
+  private seq = 0;
+  private empty = 0;
+
+  get(pid: number): SyscallEvent | undefined {
+    return this.slots.get(pid)?.ev ?? undefined;
+  }
+
+  set(pid: number, ev: SyscallEvent): void {
+    const slot = this.slots.get(pid);
+    if (slot === undefined) this.slots.set(pid, { ev, seq: ++this.seq });
+    else {
+      // Where a Map entry would be: a call set again after its take goes last; one replaced stays where it was.
+      if (slot.ev === null) {
+        this.empty--;
+        slot.seq = ++this.seq;
+      }
+      slot.ev = ev;
+    }
+  }
+
+  /** Removes the call of `pid` (there is one). */
+  take(pid: number): void {
+    const slot = this.slots.get(pid)!;
+    slot.ev = null;
+    if (++this.empty > 64 && this.empty * 2 > this.slots.size) {
+      for (const [k, v] of this.slots) if (v.ev === null) this.slots.delete(k);
+      this.empty = 0;
+    }
+  }
+
+  /** The pid of the call set first among those named `name`, or undefined. */
+  firstNamed(name: string): number | undefined {
+    let first: number | undefined;
+    let seq = Infinity;
+    for (const [pid, slot] of this.slots) if (slot.ev?.name === name && slot.seq < seq) { first = pid; seq = slot.seq; }
+    return first;
+  }
+
+  /** Every call, in the order they were set; none is left. */
+  takeAll(): SyscallEvent[] {
+    const live = [...this.slots.values()].filter((slot) => slot.ev !== null).sort((a, b) => a.seq - b.seq);
+    this.slots.clear();
+    this.empty = 0;
+    return live.map((slot) => slot.ev!);
+  }
+}
+
 /** Line-at-a-time state machine; `parseStrace` feeds it from a stream. */
 export class StraceParser {
   private held: SyscallEvent | SignalEvent | null = null;
@@ -47,7 +103,7 @@ export class StraceParser {
   private heldExits: TraceEvent[] = [];
   /** Where a `-k` frame goes: the last syscall, emitted or pending. */
   private stackTarget: SyscallEvent | SignalEvent | null = null;
-  private readonly pending = new Map<number, SyscallEvent>();
+  private readonly pending = new PendingCalls();
   private partial: { text: string; line: number; mode: 'output' | 'interrupted' } | null = null;
   private readonly items: Item[] = [];
   /** Lines that may open a `-c` table (a personality heading, a header), held until the rule under them. */
@@ -212,11 +268,10 @@ export class StraceParser {
     this.table = null;
     this.finishPartial(out);
     this.flushHeld(out);
-    for (const ev of this.pending.values()) {
+    for (const ev of this.pending.takeAll()) {
       if (this.sink !== null) this.sink.call(ev.name, ev.result, ev.duration);
       else out.push(ev);
     }
-    this.pending.clear();
   }
 
   private finishPartial(out: TraceEvent[]): void {
@@ -275,7 +330,7 @@ export class StraceParser {
         const key = item.p.pid ?? -1;
         const start = this.pending.get(key);
         // The process died inside the call: it never returns.
-        if (start !== undefined) { this.pending.delete(key); this.emit(out, start); }
+        if (start !== undefined) { this.pending.take(key); this.emit(out, start); }
         const ev: TraceEvent = { kind: 'exit', file, line, pid: item.p.pid, how: item.how };
         copyPrefix(ev, item.p);
         if (item.code !== undefined) ev.code = item.code;
@@ -343,24 +398,25 @@ export class StraceParser {
     let start = this.pending.get(key);
     if (start === undefined && p.pid === null) {
       // strace on stderr drops the `[pid N]` prefix again once only one process is left.
-      for (const [k, ev] of this.pending) if (ev.name === name) { key = k; start = ev; break; }
+      const first = this.pending.firstNamed(name);
+      if (first !== undefined) { key = first; start = this.pending.get(first); }
     }
     let ev: SyscallEvent;
     if (start !== undefined && start.name === name && this.sink !== null) {
       // What the lines below and emit() do, but for the event's fields nothing reads once it is sunk.
-      this.pending.delete(key);
+      this.pending.take(key);
       this.flushHeld(out);
       this.sink.call(name, result, duration !== undefined ? duration : start.duration);
       this.sunk(start.pid);
       return;
     }
     if (start !== undefined && start.name === name) {
-      this.pending.delete(key);
+      this.pending.take(key);
       ev = start;
       ev.args += args;
       if (ev.comm === undefined && p.comm !== undefined) ev.comm = p.comm;
     } else {
-      if (start !== undefined) { this.pending.delete(key); this.emit(out, start); }
+      if (start !== undefined) { this.pending.take(key); this.emit(out, start); }
       // A resumption whose start the trace lacks: still one call, never lost.
       ev = this.syscall({ ...p, timestamp: undefined }, name, args, line);
       if (ev.timestamp === undefined) delete ev.timestamp;
