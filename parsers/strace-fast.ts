@@ -185,7 +185,7 @@ export function fastCallBytes(
   const std = (c === 0x31 || c === 0x32) && !isDigit(bat(b, o, n, as + 1)) && (name === 'write' || name === 'writev');
   if (std && (resumed || name === 'writev')) return FAST_NONE;
   const ae = argsEnd(b, o, n, as, resumed);
-  if (std && !stdWriteShown(lineText(), as, ae === ARGS_UNFINISHED ? unfinishedAt : ae)) return FAST_NONE;
+  if (std && !stdWriteShown(b, o, n, as, ae === ARGS_UNFINISHED ? unfinishedAt : ae)) return FAST_NONE;
   if (ae === ARGS_UNFINISHED) {
     out.pid = pid;
     out.timestamp = timestamp;
@@ -295,25 +295,26 @@ function durationEndB(b: Buffer, o: number, n: number, i: number): number {
  * COUNT the literal's length in bytes unless strace cut the literal short: the general scan (strace-line's
  * scanCall) then finds no program output glued in, and reads the call as the fast path does.
  */
-function stdWriteShown(s: string, as: number, end: number): boolean {
+function stdWriteShown(b: Buffer, o: number, n: number, as: number, end: number): boolean {
   if (end < 0) return false;
   let i = as + 1;
-  if (at(s, i) === LT) {
-    i = angleEnd(s, i);
+  if (bat(b, o, n, i) === LT) {
+    i = angleEndB(b, o, n, i);
     if (i < 0) return false;
   }
-  if (at(s, i) !== COMMA || at(s, i + 1) !== SP || at(s, i + 2) !== QUOTE) return false;
+  if (bat(b, o, n, i) !== COMMA || bat(b, o, n, i + 1) !== SP || bat(b, o, n, i + 2) !== QUOTE) return false;
   const ls = i + 2;
-  const le = stringEnd(s, ls);
+  const le = stringEndB(b, o, n, ls);
   if (le < 0) return false;
-  const truncated = s.startsWith('...', le);
+  const truncated = bat(b, o, n, le) === DOT && bat(b, o, n, le + 1) === DOT && bat(b, o, n, le + 2) === DOT;
   i = truncated ? le + 3 : le;
-  if (at(s, i) !== COMMA) return false;
+  if (bat(b, o, n, i) !== COMMA) return false;
   i++;
-  while (at(s, i) === SP) i++;
-  const d = digitsEnd(s, i);
+  while (bat(b, o, n, i) === SP) i++;
+  let d = i;
+  while (isDigit(bat(b, o, n, d))) d++;
   if (d === i || d !== end) return false;
-  return truncated || s.slice(i, d) === String(Buffer.byteLength(decodeLiteral(s, ls + 1, le - 1)));
+  return truncated || field(i, d) === String(Buffer.byteLength(decodeLiteral(lineText(), ls + 1, le - 1)));
 }
 
 /** What argsEnd returns for `name(args <unfinished ...>` (the args end at `unfinishedAt`). */
