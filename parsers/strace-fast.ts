@@ -6,7 +6,7 @@
 import type { SyscallResult } from './events.js';
 import {
   COLON, COMMA, EQ, LBRACE, LBRACK, LPAREN, LT, QUOTE, RBRACE, RBRACK, RPAREN, SLASH, SP, STAR, TAB,
-  BSLASH, DOT, GT, NL, angleEnd, at, decodeLiteral, digitsEnd, groupEnd, isAlnum, isDigit, isNameChar, stringEnd,
+  BSLASH, DOT, GT, NL, decodeLiteral, groupEnd, isAlnum, isDigit, isNameChar,
 } from './strace-scan.js';
 
 /** What `fastCall` read: not a line it takes, one complete call, the start of a split call, or its end. */
