@@ -7,6 +7,7 @@
 // How the session counts: bpf-session.ts.
 
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { HostCounts } from '../attribution.js';
 import { X86_64_SYSCALLS } from './syscalls-x86_64.js';
 import { END_OF_COUNTS, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
@@ -22,7 +23,12 @@ export async function shareCount(signal?: AbortSignal, keepTemp = false): Promis
 }
 
 const FORK = /^F (\d+) (\d+) (\d+) (.*)$/;
-const EXEC = /^X (\d+) (\d+) (\d+) (\d+) (.*)$/;
+// An exec's file name, printed at its entry (ns, tid, dirfd, path), and the exec that succeeded (ns, pid, old tid, segment).
+const NAME = /^N (\d+) (\d+) (-?\d+) (.*)$/;
+const EXEC = /^X (\d+) (\d+) (\d+) (\d+)$/;
+// A call entered and never returned (a thread killed in it), and a thread's segment, from the maps' dump.
+const PENDING = /^@in\[(\d+)\]: (\d+)$/;
+const SEG = /^@seg\[(\d+)\]: (\d+)$/;
 // @c[tid, seg, nr, entered, comm]: calls (comm last: it may hold ", " or "]")
 const COUNT = /^@c\[(\d+), (\d+), (\d+), ([01]), (.*)\]: (\d+)$/;
 const LOST = /Lost (\d+) events/;
@@ -34,6 +40,9 @@ const LOST = /Lost (\d+) events/;
 export async function readCounts(dataFile: string, rootTid: number): Promise<HostCounts> {
   const text = await readFile(dataFile, 'utf8');
   const all: HostCounts = { rootTid, forks: [], execs: [], counts: [], lostEvents: 0 };
+  const names = new Map<number, { ns: number; filename: string }[]>();
+  const pending: { tid: number; nr: number }[] = [];
+  const segOf = new Map<number, number>();
   // The first dump only: a repeated SIGUSR1 may have begun a second one.
   let dumped = false;
   for (const line of text.split('\n')) {
@@ -41,16 +50,36 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
     if (line === END_OF_COUNTS) dumped = true;
     else if (dumped && !line.startsWith('W ')) continue;
     else if ((m = COUNT.exec(line))) {
-      const nr = Number(m[3]);
-      all.counts.push({ tid: Number(m[1]), seg: Number(m[2]), syscall: X86_64_SYSCALLS[nr] ?? `syscall_${nr}`, entered: m[4] === '1', comm: m[5]!, calls: Number(m[6]) });
+      all.counts.push({ tid: Number(m[1]), seg: Number(m[2]), syscall: syscallName(Number(m[3])), entered: m[4] === '1', comm: m[5]!, calls: Number(m[6]) });
     } else if ((m = FORK.exec(line))) {
       all.forks.push({ ns: Number(m[1]), parent: Number(m[2]), child: Number(m[3]), comm: m[4]! });
+    } else if ((m = NAME.exec(line))) {
+      const tid = Number(m[2]);
+      names.set(tid, [...(names.get(tid) ?? []), { ns: Number(m[1]), filename: kernelFilename(Number(m[3]), m[4]!) }]);
     } else if ((m = EXEC.exec(line))) {
-      all.execs.push({ ns: Number(m[1]), pid: Number(m[2]), oldPid: Number(m[3]), seg: Number(m[4]), filename: m[5]! });
+      all.execs.push({ ns: Number(m[1]), pid: Number(m[2]), oldPid: Number(m[3]), seg: Number(m[4]), filename: '' });
+    } else if ((m = PENDING.exec(line))) {
+      pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
+    } else if ((m = SEG.exec(line))) {
+      segOf.set(Number(m[1]), Number(m[2]));
     } else if (line.startsWith('W ')) {
       // A map update that failed lost one count; bpftrace's own "Lost N events" says how many.
       all.lostEvents += Number(LOST.exec(line)?.[1] ?? 1);
     }
+  }
+  // An exec is named by the last exec call its thread entered before it (the kernel's name: sched_process_exec's).
+  for (const x of all.execs) {
+    const before = (names.get(x.oldPid) ?? []).filter((n) => n.ns <= x.ns);
+    x.filename = before.reduce((a, b) => (b.ns >= a.ns ? b : a), { ns: -1, filename: '' }).filename;
+  }
+  // A call a thread was killed in counts as entered (perf trace's pending entry), under the name the thread had
+  // then: one of its calls' in that segment, else its exec's, else its fork's.
+  for (const p of pending) {
+    const seg = segOf.get(p.tid) ?? 0;
+    const x = seg > 0 ? all.execs.find((e) => e.pid === p.tid && e.seg === seg) : undefined;
+    const comm = all.counts.find((c) => c.tid === p.tid && c.seg === seg)?.comm
+      ?? (x ? path.basename(x.filename).slice(0, 15) : all.forks.find((f) => f.child === p.tid)?.comm ?? '');
+    all.counts.push({ tid: p.tid, seg, syscall: syscallName(p.nr), entered: true, comm, calls: 1 });
   }
   // The root's tree: what it and its descendants forked, in time order.
   const tree = new Set([rootTid]);
@@ -63,3 +92,15 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
     lostEvents: all.lostEvents,
   };
 }
+
+function syscallName(nr: number): string {
+  return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
+}
+
+/** The name the kernel gives an exec (bprm->filename): execveat's relative to a descriptor is under /dev/fd. */
+function kernelFilename(dirfd: number, file: string): string {
+  if (dirfd === AT_FDCWD || file.startsWith('/')) return file;
+  return file === '' ? `/dev/fd/${dirfd}` : `/dev/fd/${dirfd}/${file}`;
+}
+
+const AT_FDCWD = -100;

@@ -7,14 +7,17 @@
 // `perf trace -- CMD` (perf's enable_on_exec), the mechanism whose figures these reproduce. Each run names
 // its own process (the wrapper it started) as the root, and its figures are those of the root's process tree
 // (readCounts). SIGUSR1 makes bpftrace print its maps at once, the sentinel map last; it is then SIGKILLed
-// (SIGINT would first detach each probe, ~45 ms apiece, and poll 100 ms more before printing). It exits by
-// itself when this process dies.
-// The same tracepoints perf reads (raw_syscalls, sched_process_fork/exec/exit) and the same rules as
-// parsers/perf-trace.ts:
+// (SIGINT would first detach each probe, ~45 ms apiece, and poll 100 ms more before printing). setpriv's
+// PR_SET_PDEATHSIG kills it when this process dies.
+// Three tracepoints (each costs ~45 ms to detach, ~30 ms to start): raw_syscalls sys_enter/sys_exit and
+// sched_process_fork (its parent is the forking thread, which a child's own view cannot tell under
+// CLONE_PARENT). An exec is a successful execve/execveat seen at sys_exit (where sched_process_exec fires),
+// named by the path its entry passed (an N line; bpf-count.ts makes the kernel's name of it). The same rules
+// as parsers/perf-trace.ts:
 // - a call counts as entered when sys_enter fired for it; an exit with no entry (gVisor's PTRACE_SYSEMU
 //   stops, seccomp-refused calls) counts as not entered;
-// - an entry with no exit (exit_group, a thread killed in a call) counts as entered when the thread exits
-//   or makes another call, like perf trace's pending entry;
+// - an entry with no exit counts as entered, like perf trace's pending entry: exit and exit_group at once,
+//   a thread killed in a call from the maps' dump (@in), when the thread makes no other call;
 // - a thread's first event, an exit with no entry, is not a call: a new task returning from clone/fork
 //   (perf trace's child side of clone);
 // - the exec that starts the count is entered (its entry came before: perf counts it so too);
@@ -37,7 +40,8 @@ const READY_MS = 60_000;
 // getpriority (140) by the tool wakes bpftrace's loop, which acts on a SIGUSR1 only after its next event or
 // its 100 ms poll timeout (bpftrace 0.17): stop() asks for the dump, then makes that call until it comes.
 // @track: 3 = started by the tool, not exec'd yet (followed, not counted); 4 = its first exec is returning;
-// 2 = a new task whose first event is its return from fork; 1 = counted.
+// 2 = a new task whose first event is its return from fork; 1 = counted. A fork by a process not followed
+// forgets its child's tid (no exit probe does: tids are reused). @ex: the thread of a process in execve.
 // Each tracepoint field and the thread's state are read once into variables: bpftrace 0.17 rescans tracefs
 // for every `args->` it meets (this layout starts in 0.8 s instead of 1.2 s), and every map lookup is paid on
 // each of the run's host syscalls.
@@ -45,35 +49,53 @@ export const BPF_COUNT_SCRIPT = `
 BEGIN { @zz_end_of_counts = 1; printf("ready %d %s\\n", $1, str($2)); }
 tracepoint:sched:sched_process_fork {
   $parent = args->parent_pid;
+  $child = args->child_pid;
   if (pid == $1 || @track[$parent]) {
-    $child = args->child_pid;
     @track[$child] = (pid == $1 || @track[$parent] == 3) ? 3 : 2;
     printf("F %llu %d %d %s\\n", nsecs, $parent, $child, str(args->child_comm));
-  }
-}
-tracepoint:sched:sched_process_exec {
-  $old = args->old_pid;
-  if (@track[$old]) {
-    $pid = args->pid;
-    @track[$pid] = @track[$old] == 3 ? 4 : 1;
-    if ($old != $pid && @in[$old] != 0) { @in[$pid] = @in[$old]; delete(@in[$old]); }
-    @seg[$pid] = @seg[$pid] + 1;
-    printf("X %llu %d %d %d %s\\n", nsecs, $pid, $old, @seg[$pid], str(args->filename));
+  } else if (@track[$child]) {
+    delete(@track[$child]);
   }
 }
 tracepoint:raw_syscalls:sys_enter {
   $t = @track[tid];
   $id = args->id;
   if ($id == 140 && pid == $1) { printf("wake\\n"); }
+  if ($t != 0) {
+    if ($id == 59) {
+      @ex[pid] = tid;
+      printf("N %llu %d -100 %s\\n", nsecs, tid, str(uptr(args->args[0])));
+    } else if ($id == 322) {
+      @ex[pid] = tid;
+      printf("N %llu %d %d %s\\n", nsecs, tid, (int32)args->args[0], str(uptr(args->args[1])));
+    }
+  }
   if (($t == 1 || $t == 2) && $id >= 0) {
     $p = @in[tid];
     if ($p != 0) { @c[tid, @seg[tid], $p - 1, 1, comm] = count(); }
-    @in[tid] = $id + 1;
+    if ($id == 60 || $id == 231) { delete(@in[tid]); @c[tid, @seg[tid], $id, 1, comm] = count(); }
+    else { @in[tid] = $id + 1; }
   }
 }
 tracepoint:raw_syscalls:sys_exit {
   $t = @track[tid];
   $id = args->id;
+  if ($t != 0 && ($id == 59 || $id == 322) && args->ret == 0) {
+    $old = @ex[pid];
+    delete(@ex[pid]);
+    if ($old == 0) { $old = tid; }
+    if ($old != tid) {
+      $lp = @in[tid];
+      if ($lp != 0) { @c[tid, @seg[tid], $lp - 1, 1, comm] = count(); }
+      $op = @in[$old];
+      if ($op != 0) { @in[tid] = $op; delete(@in[$old]); } else { delete(@in[tid]); }
+      $t = @track[$old];
+    }
+    $t = $t == 3 ? 4 : 1;
+    @track[tid] = $t;
+    @seg[tid] = @seg[tid] + 1;
+    printf("X %llu %d %d %d\\n", nsecs, tid, $old, @seg[tid]);
+  }
   if ($t != 0 && $t != 3 && $id >= 0) {
     $p = @in[tid];
     if ($p == $id + 1) {
@@ -85,14 +107,6 @@ tracepoint:raw_syscalls:sys_exit {
       else if ($t == 4) { @track[tid] = 1; @c[tid, @seg[tid], $id, 1, comm] = count(); }
       else { @c[tid, @seg[tid], $id, 0, comm] = count(); }
     }
-  }
-}
-tracepoint:sched:sched_process_exit {
-  if (tid == $1) { exit(); }
-  if (@track[tid]) {
-    $p = @in[tid];
-    if ($p != 0) { @c[tid, @seg[tid], $p - 1, 1, comm] = count(); delete(@in[tid]); }
-    delete(@track[tid]);
   }
 }
 `;
@@ -117,19 +131,24 @@ export interface CountSession {
   kill(): Promise<void>;
 }
 
-/** bpftrace's path when this machine can count in the kernel (x86_64: syscall numbers are named from its table). */
+/**
+ * bpftrace's path when this machine can count in the kernel (x86_64: syscall numbers are named from its table;
+ * util-linux's setpriv ends bpftrace with this process).
+ */
 export function bpfCounter(): string | null {
-  if (process.arch !== 'x64') return null;
+  if (process.arch !== 'x64' || !whichSync('setpriv')) return null;
   return whichSync('bpftrace');
 }
 
 /**
  * Starts a session counting what this process starts once it is ready, into `dataFile` (created, must not
- * exist). `runDir` is in bpftrace's argv only so that `trace-compare cleanup` finds it by the run's dir after a
- * SIGKILL that came before bpftrace was ready (once ready, it exits by itself when this process dies).
+ * exist). `runDir` is in bpftrace's argv only so that `trace-compare cleanup` finds it by the run's dir (a
+ * SIGKILL of this process kills it too, through PR_SET_PDEATHSIG).
  */
 export function startCount(bpftrace: string, dataFile: string, runDir: string, signal?: AbortSignal): CountSession {
-  const child = spawn(bpftrace, ['-B', 'none', '-k', '-e', BPF_COUNT_SCRIPT, String(process.pid), `${runDir}/`], {
+  // PR_SET_PDEATHSIG: bpftrace is killed when this process dies, however it dies (setpriv sets it and execs).
+  const argv = ['--pdeathsig', 'KILL', '--', bpftrace, '-B', 'none', '-k', '-e', BPF_COUNT_SCRIPT, String(process.pid), `${runDir}/`];
+  const child = spawn(whichSync('setpriv') ?? 'setpriv', argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // STRLEN: exec'd file names are matched by basename, so whole paths (the default cuts at 64 bytes).
     env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS), BPFTRACE_STRLEN: '200' },

@@ -8,14 +8,20 @@ import { attributeHostCounts } from '../../src/attribution.js';
 
 // What bpftrace prints for a host run of `uname -r` (shortened) in a session shared with another run (tool
 // pid 90): the wrapper 100 forks 101, which execs strace; strace forks 102, which execs uname. The other
-// run's wrapper 200 and its child 201 are not this run's. Counts are @c[tid, segment, syscall nr, entered, comm].
+// run's wrapper 200 and its child 201 are not this run's. An exec's name comes from the N line its entry
+// printed (a failed try first, as a shell's PATH search makes); strace was killed waiting in wait4 (@in:
+// nr + 1). Counts are @c[tid, segment, syscall nr, entered, comm].
 const RUN = `ready 90 /tmp/trace-compare-x/
 F 500 90 200 node
 F 1000 100 101 sh
 F 1500 200 201 sh
-X 2000 101 101 1 /usr/bin/strace
+N 1800 101 -100 /usr/local/bin/strace
+N 1900 101 -100 /usr/bin/strace
+X 2000 101 101 1
 F 3000 101 102 strace
-X 4000 102 102 1 /usr/bin/uname
+N 3900 102 -100 /usr/bin/uname
+X 4000 102 102 1
+N 4500 201 3 
 
 
 @c[100, 0, 61, 1, sh]: 1
@@ -30,7 +36,9 @@ X 4000 102 102 1 /usr/bin/uname
 @c[102, 1, 231, 1, a, b]: 1
 @c[200, 1, 59, 1, sh]: 1
 @c[201, 0, 63, 1, sh]: 7
-@in[102]: 1
+@in[101]: 62
+@seg[101]: 1
+@seg[102]: 1
 @zz_end_of_counts: 1
 `;
 
@@ -49,7 +57,9 @@ describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
       expect(counts.rootTid).toBe(100);
       expect(counts.forks).toHaveLength(2);
       expect(counts.execs[1]).toEqual({ ns: 4000, pid: 102, oldPid: 102, seg: 1, filename: '/usr/bin/uname' });
+      expect(counts.execs[0]!.filename).toBe('/usr/bin/strace');
       expect(counts.counts.find((c) => c.comm === 'a, b')).toMatchObject({ syscall: 'exit_group', calls: 1 });
+      expect(counts.counts.filter((c) => c.tid === 101 && c.syscall === 'wait4')).toEqual([{ tid: 101, seg: 1, syscall: 'wait4', entered: true, comm: 'strace', calls: 1 }]);
       expect(counts.lostEvents).toBe(3);
       const v = attributeHostCounts(counts, { runtime: 'host', command: ['uname', '-r'], tracedBy: 'strace' });
       expect(v.workload).toEqual([
@@ -58,7 +68,7 @@ describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
         { syscall: 'exit_group', calls: 1, entered: 1 },
         { syscall: 'uname', calls: 1, entered: 1 },
       ]);
-      expect(v.roles.map((r) => [r.label, r.kind, r.calls])).toEqual([['tracer strace', 'tool', 42], ['status wrapper sh', 'tool', 2]]);
+      expect(v.roles.map((r) => [r.label, r.kind, r.calls])).toEqual([['tracer strace', 'tool', 43], ['status wrapper sh', 'tool', 2]]);
       expect(v.processes.map((p) => p.label)).toEqual(['status wrapper sh', 'status wrapper sh → tracer strace', 'tracer strace → workload']);
       expect(v.lostEvents).toBe(3);
     } finally {
