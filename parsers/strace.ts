@@ -44,13 +44,13 @@ const SINK_TARGET: SyscallEvent = { kind: 'syscall', source: 'strace', file: '',
  * The `<unfinished ...>` calls waiting for their `<... resumed>`, one a pid (-1: no pid), in the order they
  * were set. A Map from pid to a slot kept across calls, rather than an entry deleted at each resumption and
  * added again at the next start: that churn rehashed the Map every few calls (its set was the parser's
- * costliest line on a threaded trace). Empty slots are dropped once they outnumber the live ones, so the
- * Map stays within twice the calls pending, plus a few.
+ * costliest line on a threaded trace). Only up to KEPT_SLOTS slots are kept empty; past that a resumed
+ * call's slot goes (a trace of ever new pids), so the Map holds the calls pending and at most that many more.
  */
+const KEPT_SLOTS = 256;
 class PendingCalls {
   private readonly slots = new Map<number, { ev: SyscallEvent | null; seq: number }>();
   private seq = 0;
-  private empty = 0;
 
   get(pid: number): SyscallEvent | undefined {
     return this.slots.get(pid)?.ev ?? undefined;
@@ -61,22 +61,15 @@ class PendingCalls {
     if (slot === undefined) this.slots.set(pid, { ev, seq: ++this.seq });
     else {
       // Where a Map entry would be: a call set again after its take goes last; one replaced stays where it was.
-      if (slot.ev === null) {
-        this.empty--;
-        slot.seq = ++this.seq;
-      }
+      if (slot.ev === null) slot.seq = ++this.seq;
       slot.ev = ev;
     }
   }
 
   /** Removes the call of `pid` (there is one). */
   take(pid: number): void {
-    const slot = this.slots.get(pid)!;
-    slot.ev = null;
-    if (++this.empty > 64 && this.empty * 2 > this.slots.size) {
-      for (const [k, v] of this.slots) if (v.ev === null) this.slots.delete(k);
-      this.empty = 0;
-    }
+    if (this.slots.size > KEPT_SLOTS) this.slots.delete(pid);
+    else this.slots.get(pid)!.ev = null;
   }
 
   /** The pid of the call set first among those named `name`, or undefined. */
@@ -91,7 +84,6 @@ class PendingCalls {
   takeAll(): SyscallEvent[] {
     const live = [...this.slots.values()].filter((slot) => slot.ev !== null).sort((a, b) => a.seq - b.seq);
     this.slots.clear();
-    this.empty = 0;
     return live.map((slot) => slot.ev!);
   }
 }

@@ -219,11 +219,11 @@ describe('strace lines not reproducible on demand (from strace sources)', () => 
     expect(evs).toEqual([expect.objectContaining({ kind: 'syscall', pid: 12, name: 'read', args: '"x", 1', split: true, endTimestamp: '10:00:00.000001', duration: 0.00001 })]);
     expect((evs[0] as SyscallEvent).timestamp).toBeUndefined();
   });
-  it('calls never resumed come at the end in the order they started, after many pids came and went', async () => {
+  it('calls never resumed come at the end in the order they started, after more pids came and went than slots are kept for', async () => {
     const lines: string[] = [];
-    // 200 pids start and finish a call each (the table of waiting calls fills and empties again).
-    for (let pid = 1000; pid < 1200; pid++) lines.push(`[pid ${pid}] read(3,  <unfinished ...>`);
-    for (let pid = 1000; pid < 1200; pid++) lines.push(`[pid ${pid}] <... read resumed>"x", 1) = 1`);
+    // 300 pids start and finish a call each (more than the table of waiting calls keeps slots for).
+    for (let pid = 1000; pid < 1300; pid++) lines.push(`[pid ${pid}] read(3,  <unfinished ...>`);
+    for (let pid = 1000; pid < 1300; pid++) lines.push(`[pid ${pid}] <... read resumed>"x", 1) = 1`);
     lines.push(
       '[pid 5] futex(0x1, FUTEX_WAIT, 0, NULL <unfinished ...>',
       '[pid 3] poll([{fd=3, events=POLLIN}], 1, -1 <unfinished ...>',
@@ -237,7 +237,7 @@ describe('strace lines not reproducible on demand (from strace sources)', () => 
       '<... read resumed>"y", 1) = 1',
     );
     const evs = syscalls(await parseStraceText(lines.join('\n') + '\n'));
-    const tail = evs.slice(200).map((e) => [e.pid, e.name, e.args, e.result?.value ?? null]);
+    const tail = evs.slice(300).map((e) => [e.pid, e.name, e.args, e.result?.value ?? null]);
     expect(tail).toEqual([
       [7, 'wait4', '-1, NULL, 0, NULL', '8'],
       [3, 'poll', '[{fd=3, events=POLLIN}], 1, -1', null],
