@@ -1,5 +1,6 @@
-// Runs one command in one environment, traced, and always leaves nothing behind: containers
-// deleted, processes killed, temp dirs removed (trace files only once the caller disposes them).
+// Runs one command in one environment, traced, and always leaves nothing behind: containers deleted and
+// processes killed before the outcome is returned, generated files and temp dirs removed once the caller
+// disposes of it.
 //
 // Layout of the run's private dir (mkdtemp, 0700): bundle/ (config.json, rootfs/), tools/ (strace
 // copy), state/ (runtime --root), out/ (strace.log, perf.data then perf.txt, runsc/ debug logs, status), init.pid.
@@ -74,6 +75,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   let childExited = false;
   let stopping: Promise<void> | null = null;
   let stopReason: StopReason | null = null;
+  let ended: Promise<void> | null = null;
   let tornDown: Promise<void> | null = null;
 
   const runtime = env.runtime === 'host' ? null : { kind: env.runtime, bin: runtimeBin! };
@@ -105,8 +107,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     cgroupNames: runtime || cgroup ? [id] : [],
   });
 
-  const teardown = (): Promise<void> => {
-    tornDown ??= (async () => {
+  // The run's processes, containers and cgroups: ended before the run returns its outcome.
+  const endProcesses = (): Promise<void> => {
+    ended ??= (async () => {
       if (child?.pid && !childExited) await stop(stopReason ?? 'interrupt');
       if (runtime) await housekeeping(runtime.kind, runtime.bin, stateDir, deleteArgs(runtime.kind, id));
       // Leftovers of the workload that outlived the child (a host `cmd &`) are still in its group;
@@ -118,11 +121,22 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       const cgLeft = await removeCgroupsNamed(id);
       if (cgLeft.length) process.emitWarning(`trace-compare: cgroups ${cgLeft.join(', ')} of ${env.name} could not be removed`);
       if (child) await child.catch(() => undefined);
-      for (const sub of ['bundle', 'tools', 'state', 'init.pid']) {
+      for (const sub of ['state', 'init.pid']) {
+        if (!opts.keepTemp) await rm(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
+      }
+      if (left.length) process.emitWarning(`trace-compare: processes ${left.join(', ')} of ${env.name} survived SIGKILL`);
+    })();
+    return ended;
+  };
+  // Then the trees it generated (a pod's /etc copy: ~1,200 entries) when the outcome is disposed of: a
+  // three-way run removes them while bpftrace detaches its probes, after the counts are read.
+  const teardown = (): Promise<void> => {
+    tornDown ??= (async () => {
+      await endProcesses();
+      for (const sub of ['bundle', 'tools']) {
         if (!opts.keepTemp) await rm(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
       }
       if (scratch) await rm(scratch, { recursive: true, force: true, maxRetries: 3 });
-      if (left.length) process.emitWarning(`trace-compare: processes ${left.join(', ')} of ${env.name} survived SIGKILL`);
     })();
     return tornDown;
   };
@@ -225,7 +239,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     opts.signal?.removeEventListener('abort', onAbort);
     const wallMs = Date.now() - started;
     const initPid = await readPid(pidFile); // before teardown removes it
-    await teardown();
+    await endProcesses();
     const reason = stopReason as StopReason | null; // assigned in callbacks: TS cannot see it
 
     let exitCode: number | null = result?.exitCode ?? null;
