@@ -8,14 +8,19 @@
 // Run: npm run build (tsc, then this).
 
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+const outdir = path.join(root, 'dist/bundle');
+// Chunk names carry a hash: the chunks of an earlier build would stay beside the new ones.
+rmSync(outdir, { recursive: true, force: true });
+
 await build({
   entryPoints: [path.join(root, 'dist/src/entry.js')],
-  outdir: path.join(root, 'dist/bundle'),
+  outdir,
   entryNames: 'trace-compare',
   outExtension: { '.js': '.mjs' },
   splitting: true,
@@ -24,7 +29,7 @@ await build({
   format: 'esm',
   target: 'node20',
   external: ['vega', 'vega-lite', '@grpc/grpc-js', '@grpc/proto-loader'],
-  // CommonJS dependencies (yargs' helpers, cli-table3) call require: give the one-file ESM build one.
+  // CommonJS dependencies (yargs' helpers, cli-table3) call require: give the bundled ESM build one.
   banner: { js: "import { createRequire as __tcRequire } from 'node:module'; const require = __tcRequire(import.meta.url);" },
   logLevel: 'warning',
 });
