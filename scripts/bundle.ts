@@ -1,7 +1,7 @@
 // Builds dist/bundle/: the CLI (dist/src/entry.js and every module it loads) in a few files, which node loads
-// in ~0.3 s where the module graph took ~0.6 s (`trace-compare --version`, this machine). Split at the entry
-// point's dynamic imports: the host-kernel count's bpftrace is spawned once the small prestart chunk has
-// loaded (~0.14 s after node starts), not after the whole CLI was parsed and evaluated (~0.37 s), and bpftrace's
+// in ~0.25 s where the module graph took ~0.6 s (`trace-compare --version`, this machine). Split at the entry
+// point's dynamic import of the CLI: the host-kernel count's bpftrace is spawned ~0.13 s after node starts
+// (node's own start is ~0.1 s), not after the whole CLI was parsed and evaluated (~0.37 s), and bpftrace's
 // start is what a three-way run waits for. Modules loaded only for some reports or backends stay outside
 // (vega, gRPC): they load from node_modules as before. bin/trace-compare.js runs it only when it is newer than
 // the build it was made from.
