@@ -4,7 +4,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { which } from '../runners/resolve.js';
+import { which } from '../runners/which.js';
 import { tableFromRunscHelp, runscVersionOf, type GvisorTable } from './gvisor-table.js';
 import committed from './data/gvisor-amd64.json' with { type: 'json' };
 

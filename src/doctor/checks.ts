@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { escapeControls } from '../report/escape.js';
-import { which } from '../runners/resolve.js';
+import { which } from '../runners/which.js';
 import { register } from '../runners/registry.js';
 import { POD_NAMESPACE, RUN_LABEL, parseCriLogLine } from '../runners/cri/pod-spec.js';
 import { readCriConfig, removePodSandbox, runscBehindShim, type CriConfig } from '../runners/cri/node-config.js';

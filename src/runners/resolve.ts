@@ -6,8 +6,6 @@ import { RunError } from './errors.js';
 import { which } from './which.js';
 import type { EnvironmentSpec, RuntimeKind } from './types.js';
 
-export { which };
-
 const HANDLERS: readonly RuntimeKind[] = ['runc', 'runsc', 'crun'];
 
 /** Well-known RuntimeClass names. `host` is not a RuntimeClass but is how we name "no sandbox". */
@@ -45,7 +43,6 @@ export type Tool = 'runc' | 'crun' | 'runsc' | 'strace' | 'perf';
 const PACKAGE: Record<Tool, string> = {
   runc: 'runc', crun: 'crun', runsc: 'runsc', strace: 'strace', perf: 'linux-perf',
 };
-
 
 /** The tools one environment needs: its runtime plus the tracers the options ask for. */
 export function toolsFor(kind: RuntimeKind, opts: { tracePerf: boolean; traceWorkload?: boolean }): Tool[] {

@@ -6,7 +6,7 @@ import { copyFile, lstat, mkdir, readlink, realpath, rm, symlink, writeFile, chm
 import path from 'node:path';
 import { RunError } from './errors.js';
 import { inspectExecutable, sharedLibraries } from './elf.js';
-import { which } from './resolve.js';
+import { which } from './which.js';
 
 /** PATH inside the containers: where Debian, and most images, keep their commands. */
 export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
