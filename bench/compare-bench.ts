@@ -21,7 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workloadEnvironment } from '../src/runners/environment.js';
 import { createBundle } from '../src/runners/bundle.js';
-import { which } from '../src/runners/resolve.js';
+import { which } from '../src/runners/which.js';
 import { STRACE_FLAGS } from '../src/runners/bundle.js';
 import { RECORD_THEN_REPLAY, type HostTracer } from '../src/runners/host-trace.js';
 import { readCounts } from '../src/runners/bpf-count.js';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       if (r.exitCode !== 0) throw new Error(`${argv.join(' ')} exited ${r.exitCode}: ${String(r.stderr).slice(-300)}`);
     };
     const straceArgv = [strace, ...STRACE_FLAGS, '-o', slog, '--', ...FIND];
-    const bpftrace = bpfCounter()!;
+    const counter = bpfCounter()!;
     const rows = {
       bare: [] as number[], strace: [] as number[], live: [] as number[], record: [] as number[], replay: [] as number[], recorded: [] as number[],
       counted: [] as number[], anchor: [] as number[], anchorStrace: [] as number[], runStrace: [] as number[], runCounted: [] as number[], runRecorded: [] as number[],
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       // The in-kernel counts as the product takes them: bpftrace started, ready, then the command it follows.
       const counts = path.join(dir, 'counts.txt');
       rows.counted.push(await timed(async () => {
-        const session = startCount(bpftrace, counts, dir);
+        const session = startCount(counter, counts, dir);
         await session.ready;
         const child = execa(straceArgv[0]!, straceArgv.slice(1), { stdio: 'ignore', reject: false });
         await child;

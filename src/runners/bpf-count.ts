@@ -55,7 +55,10 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
       all.forks.push({ ns: Number(m[1]), parent: Number(m[2]), child: Number(m[3]), comm: m[4]! });
     } else if ((m = NAME.exec(line))) {
       const tid = Number(m[2]);
-      names.set(tid, [...(names.get(tid) ?? []), { ns: Number(m[1]), filename: kernelFilename(Number(m[3]), m[4]!) }]);
+      const name = { ns: Number(m[1]), filename: kernelFilename(Number(m[3]), m[4]!) };
+      const list = names.get(tid);
+      if (list) list.push(name);
+      else names.set(tid, [name]);
     } else if ((m = EXEC.exec(line))) {
       all.execs.push({ ns: Number(m[1]), pid: Number(m[2]), oldPid: Number(m[3]), seg: Number(m[4]), filename: '' });
     } else if ((m = PENDING.exec(line))) {

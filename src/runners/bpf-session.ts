@@ -131,13 +131,15 @@ export interface CountSession {
   kill(): Promise<void>;
 }
 
-/**
- * bpftrace's path when this machine can count in the kernel (x86_64: syscall numbers are named from its table;
- * util-linux's setpriv ends bpftrace with this process).
- */
-export function bpfCounter(): string | null {
-  if (process.arch !== 'x64' || !whichSync('setpriv')) return null;
-  return whichSync('bpftrace');
+/** What a count session runs: bpftrace, under util-linux's setpriv, which ends it with this process. */
+export interface Counter { bpftrace: string; setpriv: string }
+
+/** The counter, when this machine can count in the kernel (x86_64: syscall numbers are named from its table). */
+export function bpfCounter(): Counter | null {
+  if (process.arch !== 'x64') return null;
+  const bpftrace = whichSync('bpftrace');
+  const setpriv = whichSync('setpriv');
+  return bpftrace && setpriv ? { bpftrace, setpriv } : null;
 }
 
 /**
@@ -145,10 +147,10 @@ export function bpfCounter(): string | null {
  * exist). `runDir` is in bpftrace's argv only so that `trace-compare cleanup` finds it by the run's dir (a
  * SIGKILL of this process kills it too, through PR_SET_PDEATHSIG).
  */
-export function startCount(bpftrace: string, dataFile: string, runDir: string, signal?: AbortSignal): CountSession {
+export function startCount(counter: Counter, dataFile: string, runDir: string, signal?: AbortSignal): CountSession {
   // PR_SET_PDEATHSIG: bpftrace is killed when this process dies, however it dies (setpriv sets it and execs).
-  const argv = ['--pdeathsig', 'KILL', '--', bpftrace, '-B', 'none', '-k', '-e', BPF_COUNT_SCRIPT, String(process.pid), `${runDir}/`];
-  const child = spawn(whichSync('setpriv') ?? 'setpriv', argv, {
+  const argv = ['--pdeathsig', 'KILL', '--', counter.bpftrace, '-B', 'none', '-k', '-e', BPF_COUNT_SCRIPT, String(process.pid), `${runDir}/`];
+  const child = spawn(counter.setpriv, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // STRLEN: exec'd file names are matched by basename, so whole paths (the default cuts at 64 bytes).
     env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS), BPFTRACE_STRLEN: '200' },
@@ -197,15 +199,6 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
     if (!gone) child.kill('SIGKILL');
     await exited;
   };
-  let dumped = () => undefined as void;
-  const dump = new Promise<null>((resolve) => {
-    dumped = () => resolve(null);
-  });
-  let tail = '';
-  child.stdout.on('data', (b: Buffer) => {
-    tail = (tail + b.toString('latin1')).slice(-256);
-    if (tail.includes(`\n${END_OF_COUNTS}\n`)) dumped();
-  });
   let timer: NodeJS.Timeout | undefined;
   let onAbort = () => undefined as void;
   const ready = new Promise<void>((resolve, reject) => {
@@ -231,6 +224,17 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
+      // The dump's end, watched for from now on; this listener comes after the pipe's, so the file already
+      // holds the chunk that ends the dump when it is seen.
+      let tail = '';
+      let onData = (_: Buffer) => undefined as void;
+      const dump = new Promise<null>((resolve) => {
+        onData = (b: Buffer) => {
+          tail = (tail + b.toString('latin1')).slice(-256);
+          if (tail.includes(`\n${END_OF_COUNTS}\n`)) resolve(null);
+        };
+      });
+      child.stdout.on('data', onData);
       // Measured: a signal that comes just after BEGIN is sometimes not acted on (bpftrace ran on for 10 s);
       // it is repeated until the maps are printed (readCounts reads the first dump only), and SIGKILL ends
       // bpftrace after 10 s.
@@ -245,6 +249,7 @@ export function startCount(bpftrace: string, dataFile: string, runDir: string, s
       clearInterval(again);
       clearInterval(wake);
       clearTimeout(t);
+      child.stdout.off('data', onData);
       if (r !== null) throw failure(r);
       // The rest of bpftrace's life is detaching its probes: it goes on while the counts are read.
       child.stdout.unpipe(out);
@@ -279,10 +284,10 @@ export interface SharedCount {
  * waits for the event loop.
  */
 export function openCountSession(signal?: AbortSignal): SharedCount | null {
-  const bpftrace = bpfCounter();
-  if (!bpftrace) return null;
+  const counter = bpfCounter();
+  if (!counter) return null;
   const dir = makeRunDir(`count-${process.pid}`);
-  const session = startCount(bpftrace, path.join(dir, 'bpf-counts.txt'), dir, signal);
+  const session = startCount(counter, path.join(dir, 'bpf-counts.txt'), dir, signal);
   let kept = false;
   const { dispose, unregister } = registerRun({
     label: `host-kernel count (${dir})`, tempDir: dir, containerId: null, keepTemp: () => kept,

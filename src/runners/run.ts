@@ -4,7 +4,7 @@
 //
 // Layout of the run's private dir (mkdtemp, 0700): bundle/ (config.json, rootfs/), tools/ (strace
 // copy), state/ (runtime --root), out/ (strace.log, perf.data then perf.txt, runsc/ debug logs, status), init.pid.
-// bundle/ and tools/ go to a private dir of their own on a tmpfs when there is one (leftovers.ts makeScratchDir).
+// bundle/ and tools/ go to a private dir of their own on a tmpfs when there is one (run-dir.ts makeScratchDir).
 // Concurrent runs share nothing: own dir, own state root, own container id. No directory of it is
 // mounted into a pod: only the file out/strace.log, bound as a file (see bundle.ts).
 
@@ -60,8 +60,8 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   const hostTracer = opts.hostTracer ?? RECORD_THEN_REPLAY;
   // The host-kernel view is counted in the kernel when bpftrace is here, unless a test asks for a perf
   // mechanism: in the caller's session shared by its runs, or else in one of this run's own.
-  const bpftrace = opts.tracePerf && !opts.hostTracer && !opts.counter ? bpfCounter() : null;
-  const counted = opts.tracePerf && !opts.hostTracer && (opts.counter !== undefined || bpftrace !== null);
+  const ownCounter = opts.tracePerf && !opts.hostTracer && !opts.counter ? bpfCounter() : null;
+  const counted = opts.tracePerf && !opts.hostTracer && (opts.counter !== undefined || ownCounter !== null);
   let counting: CountSession | null = counted ? opts.counter ?? null : null;
   const stdoutFile = path.join(outDir, 'stdout');
   const stderrFile = path.join(outDir, 'stderr');
@@ -69,7 +69,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   await mkdir(outDir, { mode: 0o700 });
   writeOwner(tempDir, id); // `trace-compare cleanup` tells a live run from a killed one by it
   // Started now, so that bpftrace compiles while the bundle is made.
-  if (bpftrace) counting = startCount(bpftrace, path.join(outDir, 'bpf-counts.txt'), tempDir, opts.signal);
+  if (ownCounter) counting = startCount(ownCounter, path.join(outDir, 'bpf-counts.txt'), tempDir, opts.signal);
 
   let child: ResultPromise | null = null;
   let childExited = false;
@@ -115,7 +115,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       // Leftovers of the workload that outlived the child (a host `cmd &`) are still in its group;
       // the group id cannot be reused while any member lives.
       if (child?.pid) killGroup(child.pid, 'SIGKILL');
-      if (bpftrace) counting?.kill();
+      if (ownCounter) counting?.kill();
       const left = await killAll(selector(), 5000);
       // The host run's own cgroup, and those runsc leaves when its sandbox dies while starting.
       const cgLeft = await removeCgroupsNamed(id);
@@ -232,7 +232,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     }
     const result = child ? await child : null;
     // The traced processes are gone: this run's own count prints its maps and exits (a shared one is the caller's).
-    if (bpftrace) await counting?.stop().catch((e: unknown) => {
+    if (ownCounter) await counting?.stop().catch((e: unknown) => {
       process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be read: ${e instanceof Error ? e.message : String(e)}`);
     });
     clearTimeout(timer);
