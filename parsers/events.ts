@@ -180,10 +180,20 @@ export interface PendingCall {
 
 /** A call counts (as in `strace -c`) when it completed: any value but a bare `?`. */
 export function isCompleted(e: SyscallEvent): boolean {
-  return e.result !== null && !(e.result.value === '?' && e.result.errno === undefined);
+  return completedResult(e.result);
+}
+
+/** isCompleted on a call's result alone (the summary's CallSink gets no event). */
+export function completedResult(r: SyscallResult | null): r is SyscallResult {
+  return r !== null && !(r.value === '?' && r.errno === undefined);
 }
 
 /** An errno return counts as an error, restarts included. */
 export function isError(e: SyscallEvent): boolean {
-  return e.result !== null && e.result.errno !== undefined;
+  return e.result !== null && errorResult(e.result);
+}
+
+/** isError on a call's result alone. */
+export function errorResult(r: SyscallResult): boolean {
+  return r.errno !== undefined;
 }

@@ -12,7 +12,7 @@
 // An input that holds no calls but strace's own -c table (a `strace -c` run saved or piped) is read as the
 // summary it is: its rows as strace printed them (`from: 'strace-c-table'`, `time: 'strace-c'`).
 
-import { isCompleted, type MessageEvent, type SyscallEvent, type SyscallResult, type TraceEvent } from '../parsers/events.js';
+import { completedResult, errorResult, isCompleted, type MessageEvent, type SyscallEvent, type SyscallResult, type TraceEvent } from '../parsers/events.js';
 import type { CallSink } from '../parsers/strace.js';
 import { headerColumns, isRule, parseStraceSummaryTable, type StraceSummary, type SummaryRow } from '../parsers/strace-c.js';
 
@@ -98,9 +98,14 @@ export function syscallNumber(name: string): number | undefined {
 /** strace prints calls beyond its syscall table as `syscall_0x1f4`; -c does not count them. */
 const OUT_OF_TABLE = /^syscall_0x[0-9a-f]+$/;
 
+/** A strace call name of that form (the first byte tested before the pattern: this runs for every call). */
+function outOfTable(name: string): boolean {
+  return name.charCodeAt(0) === 0x73 /* s */ && OUT_OF_TABLE.test(name);
+}
+
 /** Whether `strace -c` would count this call. */
 export function countsInSummary(e: SyscallEvent): boolean {
-  return isCompleted(e) && !(e.source === 'strace' && OUT_OF_TABLE.test(e.name));
+  return isCompleted(e) && !(e.source === 'strace' && outOfTable(e.name));
 }
 
 export interface Acc {
@@ -133,9 +138,8 @@ export class SummaryBuilder {
    * `add` counts its event.
    */
   call(name: string, result: SyscallResult | null, duration: number | undefined): void {
-    // countsInSummary: completed, and not strace's out-of-table form.
-    if (result === null || (result.value === '?' && result.errno === undefined)) return;
-    if (name.charCodeAt(0) === 0x73 /* s */ && OUT_OF_TABLE.test(name)) return;
+    // countsInSummary on the call's parts.
+    if (!completedResult(result) || outOfTable(name)) return;
     this.count(name, result, duration);
   }
 
@@ -146,8 +150,7 @@ export class SummaryBuilder {
       this.rows.set(name, acc);
     }
     acc.calls++;
-    // isError: an errno return, restarts included.
-    if (result.errno !== undefined) acc.errors++;
+    if (errorResult(result)) acc.errors++;
     if (duration !== undefined && Number.isFinite(duration)) {
       this.timed = true;
       acc.ns += Math.round(duration * 1e9);
