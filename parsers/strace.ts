@@ -39,7 +39,6 @@ const NOT_SUNK = -2;
 /** Where `-k` frames after a call given to a sink go: nowhere (the sink keeps no stack). */
 const SINK_TARGET: SyscallEvent = { kind: 'syscall', source: 'strace', file: '', line: 0, pid: null, name: '', args: '', result: null };
 
-
 /**
  * The `<unfinished ...>` calls waiting for their `<... resumed>`, one a pid (-1: no pid), in the order they
  * were set. A Map from pid to a slot kept across calls, rather than an entry deleted at each resumption and
@@ -160,10 +159,7 @@ export class StraceParser {
         : fastCall(l.text, this.defaultPid, f);
       if (kind === FAST_CALL) {
         if (this.sink !== null) {
-          // What emit() does with the event, without making it.
-          this.flushHeld(out);
-          this.sink.call(f.name, f.result, f.duration);
-          this.sunk(f.pid);
+          this.toSink(this.sink, out, f.name, f.result, f.duration, f.pid);
           return;
         }
         const ev: SyscallEvent = {
@@ -395,11 +391,9 @@ export class StraceParser {
     }
     let ev: SyscallEvent;
     if (start !== undefined && start.name === name && this.sink !== null) {
-      // What the lines below and emit() do, but for the event's fields nothing reads once it is sunk.
+      // What the lines below do, but for the event's fields nothing reads once it is sunk.
       this.pending.take(key);
-      this.flushHeld(out);
-      this.sink.call(name, result, duration !== undefined ? duration : start.duration);
-      this.sunk(start.pid);
+      this.toSink(this.sink, out, name, result, duration !== undefined ? duration : start.duration, start.pid);
       return;
     }
     if (start !== undefined && start.name === name) {
@@ -443,8 +437,13 @@ export class StraceParser {
     }
   }
 
-  /** A call of `pid` went to the sink: `-k` frames after it go nowhere, as they would go to its event. */
-  private sunk(pid: number | null): void {
+  /**
+   * What emit() does with a syscall event when there is a sink, from the call's parts (the fast path and a
+   * resumption make no event). `-k` frames after the call go nowhere, as they would go to its event.
+   */
+  private toSink(sink: CallSink, out: TraceEvent[], name: string, result: SyscallResult | null, duration: number | undefined, pid: number | null): void {
+    this.flushHeld(out);
+    sink.call(name, result, duration);
     SINK_TARGET.stack = undefined;
     this.stackTarget = SINK_TARGET;
     this.sunkPid = pid;
@@ -455,12 +454,11 @@ export class StraceParser {
     if (ev.kind === 'exit' && this.held !== null && this.held.pid === ev.pid) { this.heldExits.push(ev); return; }
     // After a call given to the sink, its process's exit: -k frames after it still belong to the call.
     if (ev.kind === 'exit' && this.sunkPid !== NOT_SUNK && this.sunkPid === ev.pid) { out.push(ev); return; }
-    this.flushHeld(out);
     if (ev.kind === 'syscall' && this.sink !== null) {
-      this.sink.call(ev.name, ev.result, ev.duration);
-      this.sunk(ev.pid);
+      this.toSink(this.sink, out, ev.name, ev.result, ev.duration, ev.pid);
       return;
     }
+    this.flushHeld(out);
     this.sunkPid = NOT_SUNK;
     // -k frames on the following lines belong to a syscall, or to a signal (where it was delivered).
     if (ev.kind === 'syscall' || ev.kind === 'signal') { this.held = ev; this.stackTarget = ev; return; }
