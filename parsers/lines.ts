@@ -122,12 +122,7 @@ export class LineSplitter {
         this.pendingLen += end;
       }
       if (nl === -1) return null;
-      if (this.skipping !== null) {
-        const l: Line = { lineNo: ++this.lineNo, text: this.skipping.head.toString('utf8'), tooLong: true, length: this.skipping.length };
-        this.skipping = null;
-        return l;
-      }
-      return this.takePending();
+      return this.skipping !== null ? this.takeSkipped(this.skipping) : this.takePending();
     }
     const start = this.pos;
     const nl = start < n ? chunk.indexOf(NL, start) : -1;
@@ -154,12 +149,14 @@ export class LineSplitter {
 
   /** After the last chunk: its last line when it has no `\n` (the end of input ends it), or null. */
   end(): Line | null {
-    if (this.skipping !== null) {
-      const l: Line = { lineNo: ++this.lineNo, text: this.skipping.head.toString('utf8'), tooLong: true, length: this.skipping.length };
-      this.skipping = null;
-      return l;
-    }
+    if (this.skipping !== null) return this.takeSkipped(this.skipping);
     return this.pendingLen > 0 ? this.takePending() : null;
+  }
+
+  /** The overlong line being skipped, ended: its sample and length. */
+  private takeSkipped(skipping: { head: Buffer; length: number }): Line {
+    this.skipping = null;
+    return { lineNo: ++this.lineNo, text: skipping.head.toString('utf8'), tooLong: true, length: skipping.length };
   }
 
   private takePending(): Line {
