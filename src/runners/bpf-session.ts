@@ -24,7 +24,7 @@
 // - a negative syscall id (a call skipped by ptrace) is no syscall, as perf trace drops it.
 
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -42,32 +42,37 @@ const READY_MS = 60_000;
 // @track: 3 = started by the tool, not exec'd yet (followed, not counted); 4 = its first exec is returning;
 // 2 = a new task whose first event is its return from fork; 1 = counted. A fork by a process not followed
 // forgets its child's tid (no exit probe does: tids are reused). @ex: the thread of a process in execve.
-// Each tracepoint field and the thread's state are read once into variables: bpftrace 0.17 rescans tracefs
-// for every `args->` it meets (this layout starts in 0.8 s instead of 1.2 s), and every map lookup is paid on
-// each of the run's host syscalls.
-export const BPF_COUNT_SCRIPT = `
+// `args` is named once per probe and its fields read at their offsets: bpftrace 0.17 reads tracefs's whole
+// available_events ~10 times for every `args` it meets (183 reads, ~100 ms of its start, when each field was
+// named). raw_syscalls' layout is fixed (id at 8, then args[6] or ret at 16); sched_process_fork's is read from
+// its format (forkChildPid). The forking thread is the current one (tid, comm: the child's copy of it).
+// The thread's state is read once into a variable: every map lookup is paid on each of the run's host syscalls.
+export function countScript(childPid = forkChildPid()): string {
+  return `
 BEGIN { @zz_end_of_counts = 1; printf("ready %d %s\\n", $1, str($2)); }
 tracepoint:sched:sched_process_fork {
-  $parent = args->parent_pid;
-  $child = args->child_pid;
+  $a = (uint64)args;
+  $parent = tid;
+  $child = ${childPid};
   if (pid == $1 || @track[$parent]) {
     @track[$child] = (pid == $1 || @track[$parent] == 3) ? 3 : 2;
-    printf("F %llu %d %d %s\\n", nsecs, $parent, $child, str(args->child_comm));
+    printf("F %llu %d %d %s\\n", nsecs, $parent, $child, comm);
   } else if (@track[$child]) {
     delete(@track[$child]);
   }
 }
 tracepoint:raw_syscalls:sys_enter {
+  $a = (uint64)args;
   $t = @track[tid];
-  $id = args->id;
+  $id = *(int64*)($a + 8);
   if ($id == 140 && pid == $1) { printf("wake\\n"); }
   if ($t != 0) {
     if ($id == 59) {
       @ex[pid] = tid;
-      printf("N %llu %d -100 %s\\n", nsecs, tid, str(uptr(args->args[0])));
+      printf("N %llu %d -100 %s\\n", nsecs, tid, str(uptr(*(uint64*)($a + 16))));
     } else if ($id == 322) {
       @ex[pid] = tid;
-      printf("N %llu %d %d %s\\n", nsecs, tid, (int32)args->args[0], str(uptr(args->args[1])));
+      printf("N %llu %d %d %s\\n", nsecs, tid, (int32)*(uint64*)($a + 16), str(uptr(*(uint64*)($a + 24))));
     }
   }
   if (($t == 1 || $t == 2) && $id >= 0) {
@@ -78,9 +83,10 @@ tracepoint:raw_syscalls:sys_enter {
   }
 }
 tracepoint:raw_syscalls:sys_exit {
+  $a = (uint64)args;
   $t = @track[tid];
-  $id = args->id;
-  if ($t != 0 && ($id == 59 || $id == 322) && args->ret == 0) {
+  $id = *(int64*)($a + 8);
+  if ($t != 0 && ($id == 59 || $id == 322) && *(int64*)($a + 16) == 0) {
     $old = @ex[pid];
     delete(@ex[pid]);
     if ($old == 0) { $old = tid; }
@@ -110,6 +116,28 @@ tracepoint:raw_syscalls:sys_exit {
   }
 }
 `;
+}
+
+/**
+ * How the fork probe reads the child's pid: at the offset this kernel's format gives (a pid_t field), else
+ * through `args->` (slower to start, never wrong).
+ */
+export function forkChildPid(): string {
+  for (const root of ['/sys/kernel/tracing', '/sys/kernel/debug/tracing']) {
+    let format: string;
+    try {
+      format = readFileSync(`${root}/events/sched/sched_process_fork/format`, 'latin1');
+    } catch {
+      continue;
+    }
+    const m = /field:pid_t child_pid;\s*offset:(\d+);\s*size:4;/.exec(format);
+    if (m) return `*(int32*)($a + ${m[1]})`;
+  }
+  return 'args->child_pid';
+}
+
+/** A BTF blob with no type: header (magic 0xeb9f, version 1, 24 bytes, no types) and an empty string table. */
+const EMPTY_BTF = Buffer.from([0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
 
 /**
  * The last line of a map dump (maps print sorted by name): the dump is whole once it is read. Longer than a
@@ -149,11 +177,14 @@ export function bpfCounter(): Counter | null {
  */
 export function startCount(counter: Counter, dataFile: string, runDir: string, signal?: AbortSignal): CountSession {
   // PR_SET_PDEATHSIG: bpftrace is killed when this process dies, however it dies (setpriv sets it and execs).
-  const argv = ['--pdeathsig', 'KILL', '--', counter.bpftrace, '-B', 'none', '-k', '-e', BPF_COUNT_SCRIPT, String(process.pid), `${runDir}/`];
+  const argv = ['--pdeathsig', 'KILL', '--', counter.bpftrace, '-B', 'none', '-k', '-e', countScript(), String(process.pid), `${runDir}/`];
+  // The script names no kernel type: an empty BTF spares bpftrace 0.17 parsing the kernel's, twice (~110 ms).
+  const btf = path.join(runDir, 'empty.btf');
+  writeFileSync(btf, EMPTY_BTF, { flag: 'wx', mode: 0o600 });
   const child = spawn(counter.setpriv, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // STRLEN: exec'd file names are matched by basename, so whole paths (the default cuts at 64 bytes).
-    env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS), BPFTRACE_STRLEN: '200' },
+    env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS), BPFTRACE_STRLEN: '200', BPFTRACE_BTF: btf },
   });
   const out = createWriteStream(dataFile, { flags: 'wx', mode: 0o600 });
   let stderr = '';
