@@ -10,6 +10,7 @@ import { renderComparisonHtml } from '../report/html-report.js';
 import { writeOut } from '../output.js';
 import { resolveEnvironment, toolsFor, checkTools, installMissing, type Tool } from '../runners/resolve.js';
 import { runEnvironment, probeKernelRelease } from '../runners/run.js';
+import { shareRootfs, type SharedRootfs } from '../runners/shared-rootfs.js';
 import { resolveCriEnvironment } from '../runners/cri/pod-spec.js';
 import type { EnvironmentSpec, RunOutcome } from '../runners/types.js';
 import { DEFAULT_LIMITS, parseLimit, type Limits } from '../runners/confinement.js';
@@ -190,7 +191,12 @@ export async function measureCommand(
   // entry point started on a guess ends now, not at exit.
   if (!count) await discardPrestarted();
   const progress = startProgress(envs.map((e) => e.name), progressWanted(args.format));
+  let rootfs: SharedRootfs | null = null;
   try {
+    // One rootfs for this command's generated pods; with --keep-temp each run keeps its own in its dir.
+    if (args.backend !== 'cri' && args.rootfs === undefined && !args['keep-temp'] && envs.some((e) => e.runtime !== 'host')) {
+      rootfs = await shareRootfs(command, args.include);
+    }
     const settled = await Promise.allSettled(
       envs.map((env) => {
         return runEnvironment(env, {
@@ -198,6 +204,7 @@ export async function measureCommand(
           timeoutMs: args.timeout * 1000,
           ...(args.rootfs !== undefined ? { rootfs: args.rootfs } : {}),
           ...(args.include !== undefined ? { include: args.include } : {}),
+          ...(rootfs ? { sharedRootfs: rootfs.built } : {}),
           signal: controller.signal,
           tracePerf,
           keepTemp: args['keep-temp'],
@@ -255,7 +262,7 @@ export async function measureCommand(
     return { comparison, code };
   } finally {
     progress.stop();
-    await Promise.allSettled([...outcomes.map((x) => x.dispose()), ...(count ? [count.dispose()] : [])]);
+    await Promise.allSettled([...outcomes.map((x) => x.dispose()), ...(count ? [count.dispose()] : []), ...(rootfs ? [rootfs.dispose()] : [])]);
   }
 }
 

@@ -18,7 +18,7 @@
 import { mkdir, writeFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PodRuntime } from '../runtime.js';
-import { buildRootfs, buildToolDir, type HostMount } from './rootfs.js';
+import { buildRootfs, buildToolDir, type BuiltRootfs, type HostMount } from './rootfs.js';
 import { envList, WORKLOAD_CWD } from './environment.js';
 import { RunError } from './errors.js';
 import { ociConfinement, DEFAULT_LIMITS, type Confinement, type Limits } from './confinement.js';
@@ -50,6 +50,8 @@ export interface BundleRequest {
   limits?: Limits;
   /** The workload's variables (environment.ts), the same as on the host. */
   env: Record<string, string>;
+  /** A rootfs generated for every pod of a command (shared-rootfs.ts), used instead of making one; not with `rootfs`. */
+  built?: BuiltRootfs;
 }
 
 export interface Bundle {
@@ -74,8 +76,8 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
     if (!st?.isDirectory()) throw new RunError('BAD_REQUEST', `--rootfs ${req.rootfs} is not a directory`);
     workload = req.command;
   } else {
-    rootfs = path.join(dir, 'rootfs');
-    const built = await buildRootfs(rootfs, req.command, req.include);
+    const built = req.built ?? { dir: path.join(dir, 'rootfs'), ...(await buildRootfs(path.join(dir, 'rootfs'), req.command, req.include)) };
+    rootfs = built.dir;
     workload = built.argv;
     hostMounts = built.mounts;
   }

@@ -87,6 +87,9 @@ const SYSTEM_DIRS = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
 /** A read-only bind of a host directory into the pod. */
 export interface HostMount { destination: string; source: string }
 
+/** A rootfs buildRootfs made: its dir, the argv to run in it, the host dirs to mount. */
+export interface BuiltRootfs { dir: string; argv: string[]; mounts: HostMount[] }
+
 /** Files of the generated /etc that differ from the host's by design. */
 const ETC_OWN: Record<string, string> = {
   hostname: 'trace-compare\n',

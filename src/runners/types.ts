@@ -3,6 +3,7 @@
 import type { Confinement, Limits } from './confinement.js';
 import type { HostTracer } from './host-trace.js';
 import type { CountSession } from './bpf-session.js';
+import type { BuiltRootfs } from './rootfs.js';
 import type { TraceWhere } from '../progress.js';
 
 import type { RuntimeKind } from '../runtime.js';
@@ -46,6 +47,8 @@ export interface RunOptions {
    * `sh -c '... | cat'`. Ignored with `rootfs`. A busybox command gets its applet links anyway.
    */
   include?: string[];
+  /** Pods without `rootfs`: the rootfs the caller generated for all its pods (shared-rootfs.ts); default their own. */
+  sharedRootfs?: BuiltRootfs;
   /** Keep the temporary directory (bundle, state, logs) even after dispose(), for debugging. */
   keepTemp?: boolean;
   /** Pods only: drop seccomp and grant every capability, like Kubernetes' `privileged: true`. */

@@ -153,9 +153,10 @@ describe.skipIf(missing.length > 0)('trace-compare CMD --pod runc --pod gvisor (
     killed.kill('SIGKILL');
     await killed;
     const left = leftovers(tmp);
-    // What docs/cli.md says SIGKILL leaves: a dir per environment and the count's, a bundle dir per pod.
+    // What docs/cli.md says SIGKILL leaves: a dir per environment and the count's, a bundle dir per pod and
+    // the rootfs the pods share.
     expect(left.tempDirs.length).toBe(4);
-    expect(left.scratchDirs.length).toBe(2);
+    expect(left.scratchDirs.length).toBe(3);
     expect(left.processes.length).toBeGreaterThan(0);
     expect(left.cgroups).not.toBe('');
     // A run still going, in the same temp dir, while cleanup runs.
