@@ -8,7 +8,7 @@
 // Concurrent runs share nothing: own dir, own state root, own container id. No directory of it is
 // mounted into a pod: only the file out/strace.log, bound as a file (see bundle.ts).
 
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, mkdir, chmod, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -134,9 +134,9 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     tornDown ??= (async () => {
       await endProcesses();
       for (const sub of ['bundle', 'tools']) {
-        if (!opts.keepTemp) await rm(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
+        if (!opts.keepTemp) rmSync(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
       }
-      if (scratch) await rm(scratch, { recursive: true, force: true, maxRetries: 3 });
+      if (scratch) rmSync(scratch, { recursive: true, force: true, maxRetries: 3 });
     })();
     return tornDown;
   };
