@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostCounts } from '../attribution.js';
 import { X86_64_SYSCALLS } from './syscalls-x86_64.js';
-import { END_OF_COUNTS, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
+import { TAG_LINE, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
 
 /**
  * The session for the runs of one command: the one the entry point prestarted, or a new one. Either way it
@@ -22,54 +22,84 @@ export async function shareCount(signal?: AbortSignal, keepTemp = false): Promis
   return count;
 }
 
-const FORK = /^F (\d+) (\d+) (\d+) (.*)$/;
-// An exec's file name, printed at its entry (ns, tid, dirfd, path), and the exec that succeeded (ns, pid, old tid, segment).
-const NAME = /^N (\d+) (\d+) (-?\d+) (.*)$/;
-const EXEC = /^X (\d+) (\d+) (\d+) (\d+)$/;
-// A call entered and never returned (a thread killed in it), and a thread's segment, from the maps' dump.
+// The script's lines after their tag (bpf-session.ts): a fork (ns, parent, child, comm), an exec's file name
+// printed at its entry (ns, tid, dirfd, path), the exec that succeeded (ns, pid, old tid, segment).
+const FORK = /^(\d+) (\d+) (\d+) (.*)$/;
+const NAME = /^(\d+) (\d+) (-?\d+) (.*)$/;
+const EXEC = /^(\d+) (\d+) (\d+) (\d+)$/;
+// The dump: B<tag>, @c's lines, I<tag>, @in's, S<tag>, @seg's, E<tag>. @c[tid, seg, nr, entered, comm]: calls
+// (comm last: it may hold ", ", "]" or line breaks); a call entered and never returned (a thread killed in
+// it): @in[tid]: nr + 1; a thread's exec segment: @seg[tid]: seg.
+const COUNT_START = /^@c\[\d+, \d+, \d+, [01], /;
+const COUNT = /^@c\[(\d+), (\d+), (\d+), ([01]), (.*)\]: (\d+)$/s;
 const PENDING = /^@in\[(\d+)\]: (\d+)$/;
 const SEG = /^@seg\[(\d+)\]: (\d+)$/;
-// @c[tid, seg, nr, entered, comm]: calls (comm last: it may hold ", " or "]")
-const COUNT = /^@c\[(\d+), (\d+), (\d+), ([01]), (.*)\]: (\d+)$/;
 const LOST = /Lost (\d+) events/;
 
 /**
  * Reads one run's share of what a count session wrote: the process tree under `rootTid` (the process the run
  * started) and its counts, for src/attribution.ts. Lost events are the session's: any run may be short by them.
+ * A workload names things the script prints (an exec's path, its comm), and they may hold line breaks: only
+ * lines that start with the session's tag are the script's, and only the first dump counts. A comm's line
+ * break splits its count line, and what follows cannot start a count line (15 bytes of comm are too few for
+ * "@c[" and four numbers), so each count is the lines from one start to the next, joined again.
  */
 export async function readCounts(dataFile: string, rootTid: number): Promise<HostCounts> {
-  const text = await readFile(dataFile, 'utf8');
+  const lines = (await readFile(dataFile, 'utf8')).split('\n');
+  const first = lines[0] ?? '';
+  if (!first.startsWith(TAG_LINE)) throw new Error(`${dataFile}: line 1: expected the session's tag (${TAG_LINE.trim()} N), found ${JSON.stringify(first.slice(0, 40))}`);
+  const tag = first.slice(TAG_LINE.length);
   const all: HostCounts = { rootTid, forks: [], execs: [], counts: [], lostEvents: 0 };
   const names = new Map<number, { ns: number; filename: string }[]>();
   const pending: { tid: number; nr: number }[] = [];
   const segOf = new Map<number, number>();
-  // The first dump only: a repeated SIGUSR1 may have begun a second one.
-  let dumped = false;
-  for (const line of text.split('\n')) {
+  const after = (line: string, kind: string) => (line.startsWith(kind + tag + ' ') ? line.slice(kind.length + tag.length + 1) : null);
+  const marks = { B: `B${tag}`, I: `I${tag}`, S: `S${tag}`, E: `E${tag}` };
+  let section: 'events' | 'c' | 'in' | 'seg' | 'done' = 'events';
+  let count: string | null = null; // the count line being joined
+  const endCount = () => {
+    if (count === null) return;
+    const m = COUNT.exec(count.replace(/\n+$/, ''));
+    if (m) all.counts.push({ tid: Number(m[1]), seg: Number(m[2]), syscall: syscallName(Number(m[3])), entered: m[4] === '1', comm: m[5]!, calls: Number(m[6]) });
+    else all.lostEvents += 1;
+    count = null;
+  };
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    let rest: string | null;
     let m: RegExpExecArray | null;
-    if (line === END_OF_COUNTS) dumped = true;
-    else if (dumped && !line.startsWith('W ')) continue;
-    else if ((m = COUNT.exec(line))) {
-      all.counts.push({ tid: Number(m[1]), seg: Number(m[2]), syscall: syscallName(Number(m[3])), entered: m[4] === '1', comm: m[5]!, calls: Number(m[6]) });
-    } else if ((m = FORK.exec(line))) {
+    if (section === 'done') {
+      // The warnings stop() appended, after everything bpftrace printed.
+      if (line.startsWith('W ')) all.lostEvents += Number(LOST.exec(line)?.[1] ?? 1);
+    } else if (section === 'c') {
+      if (line === marks.I) {
+        endCount();
+        section = 'in';
+      } else if (COUNT_START.test(line)) {
+        endCount();
+        count = line;
+      } else if (count !== null) count += '\n' + line;
+    } else if (section === 'in') {
+      if (line === marks.S) section = 'seg';
+      else if ((m = PENDING.exec(line))) pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
+    } else if (section === 'seg') {
+      if (line === marks.E) section = 'done';
+      else if ((m = SEG.exec(line))) segOf.set(Number(m[1]), Number(m[2]));
+    } else if (line === marks.B) section = 'c';
+    else if ((rest = after(line, 'F')) !== null && (m = FORK.exec(rest))) {
       all.forks.push({ ns: Number(m[1]), parent: Number(m[2]), child: Number(m[3]), comm: m[4]! });
-    } else if ((m = NAME.exec(line))) {
+    } else if ((rest = after(line, 'N')) !== null && (m = NAME.exec(rest))) {
       const tid = Number(m[2]);
       const name = { ns: Number(m[1]), filename: kernelFilename(Number(m[3]), m[4]!) };
       const list = names.get(tid);
       if (list) list.push(name);
       else names.set(tid, [name]);
-    } else if ((m = EXEC.exec(line))) {
+    } else if ((rest = after(line, 'X')) !== null && (m = EXEC.exec(rest))) {
       all.execs.push({ ns: Number(m[1]), pid: Number(m[2]), oldPid: Number(m[3]), seg: Number(m[4]), filename: '' });
-    } else if ((m = PENDING.exec(line))) {
-      pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
-    } else if ((m = SEG.exec(line))) {
-      segOf.set(Number(m[1]), Number(m[2]));
-    } else if (line.startsWith('W ')) {
-      // A map update that failed lost one count; bpftrace's own "Lost N events" says how many.
-      all.lostEvents += Number(LOST.exec(line)?.[1] ?? 1);
     }
   }
+  // A dump cut short (bpftrace killed in it) is not whole: its counts are short.
+  if (section !== 'done') all.lostEvents += 1;
   // An exec is named by the last exec call its thread entered before it (the kernel's name: sched_process_exec's).
   for (const x of all.execs) {
     const before = (names.get(x.oldPid) ?? []).filter((n) => n.ns <= x.ns);

@@ -6,9 +6,14 @@
 // forked by the tool is followed silently until its first exec; counting starts with that exec, as under
 // `perf trace -- CMD` (perf's enable_on_exec), the mechanism whose figures these reproduce. Each run names
 // its own process (the wrapper it started) as the root, and its figures are those of the root's process tree
-// (readCounts). SIGUSR1 makes bpftrace print its maps at once, the sentinel map last; it is then SIGKILLed
-// (SIGINT would first detach each probe, ~45 ms apiece, and poll 100 ms more before printing). setpriv's
-// PR_SET_PDEATHSIG kills it when this process dies.
+// (readCounts). A getpriority call by this process with who = DUMP_WHO makes the script print the maps it
+// reads between two tagged lines (in ~1 ms; SIGUSR1 took ~25 ms to be acted on and printed every map); it is
+// then SIGKILLed (SIGINT would first detach each probe, ~45 ms apiece, and poll 100 ms more before printing).
+// setpriv's PR_SET_PDEATHSIG kills it when this process dies.
+// What a workload names is printed too (an exec's path, a comm) and may hold line breaks: every line the
+// script prints starts with the session's tag, a random number a pod cannot read (it is in bpftrace's argv
+// and the data file's first line, both on the host), and bpf-count.ts reads a map line that a comm broke in
+// two as one.
 // Three tracepoints (each costs ~45 ms to detach, ~30 ms to start): raw_syscalls sys_enter/sys_exit and
 // sched_process_fork (its parent is the forking thread, which a child's own view cannot tell under
 // CLONE_PARENT). An exec is a successful execve/execveat seen at sys_exit (where sched_process_exec fires),
@@ -26,6 +31,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { appendFile } from 'node:fs/promises';
+import { randomInt } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { whichSync } from './which.js';
@@ -41,8 +47,6 @@ const MAP_KEYS = 16_384;
 /** bpftrace compiles its program with LLVM: seconds on a loaded machine. */
 const READY_MS = 60_000;
 
-// getpriority (140) by the tool wakes bpftrace's loop, which acts on a SIGUSR1 only after its next event or
-// its 100 ms poll timeout (bpftrace 0.17): stop() asks for the dump, then makes that call until it comes.
 // @track: 3 = started by the tool, not exec'd yet (followed, not counted); 4 = its first exec is returning;
 // 2 = a new task whose first event is its return from fork; 1 = counted. A fork by a process not followed
 // forgets its child's tid (no exit probe does: tids are reused). @ex: the thread of a process in execve.
@@ -53,14 +57,14 @@ const READY_MS = 60_000;
 // The thread's state is read once into a variable: every map lookup is paid on each of the run's host syscalls.
 export function countScript(childPid = forkChildPid()): string {
   return `
-BEGIN { @zz_end_of_counts = 1; printf("ready %d %s\\n", $1, str($2)); }
+BEGIN { printf("ready %d %s\\n", $1, str($2)); }
 tracepoint:sched:sched_process_fork {
   $a = (uint64)args;
   $parent = tid;
   $child = ${childPid};
   if (pid == $1 || @track[$parent]) {
     @track[$child] = (pid == $1 || @track[$parent] == 3) ? 3 : 2;
-    printf("F %llu %d %d %s\\n", nsecs, $parent, $child, comm);
+    printf("F%llu %llu %d %d %s\\n", $3, nsecs, $parent, $child, comm);
   } else if (@track[$child]) {
     delete(@track[$child]);
   }
@@ -69,14 +73,17 @@ tracepoint:raw_syscalls:sys_enter {
   $a = (uint64)args;
   $t = @track[tid];
   $id = *(int64*)($a + 8);
-  if ($id == 140 && pid == $1) { printf("wake\\n"); }
+  if ($id == 140 && pid == $1 && (*(uint64*)($a + 24) & 0xffffffff) == ${DUMP_WHO}) {
+    printf("B%llu\\n", $3); print(@c); printf("I%llu\\n", $3); print(@in); printf("S%llu\\n", $3); print(@seg);
+    printf("E%llu\\n", $3);
+  }
   if ($t != 0) {
     if ($id == 59) {
       @ex[pid] = tid;
-      printf("N %llu %d -100 %s\\n", nsecs, tid, str(uptr(*(uint64*)($a + 16))));
+      printf("N%llu %llu %d -100 %s\\n", $3, nsecs, tid, str(uptr(*(uint64*)($a + 16))));
     } else if ($id == 322) {
       @ex[pid] = tid;
-      printf("N %llu %d %d %s\\n", nsecs, tid, (int32)*(uint64*)($a + 16), str(uptr(*(uint64*)($a + 24))));
+      printf("N%llu %llu %d %d %s\\n", $3, nsecs, tid, (int32)*(uint64*)($a + 16), str(uptr(*(uint64*)($a + 24))));
     }
   }
   if (($t == 1 || $t == 2) && $id >= 0) {
@@ -104,7 +111,7 @@ tracepoint:raw_syscalls:sys_exit {
     $t = $t == 3 ? 4 : 1;
     @track[tid] = $t;
     @seg[tid] = @seg[tid] + 1;
-    printf("X %llu %d %d %d\\n", nsecs, tid, $old, @seg[tid]);
+    printf("X%llu %llu %d %d %d\\n", $3, nsecs, tid, $old, @seg[tid]);
   }
   if ($t != 0 && $t != 3 && $id >= 0) {
     $p = @in[tid];
@@ -143,11 +150,10 @@ export function forkChildPid(): string {
 /** A BTF blob with no type: header (magic 0xeb9f, version 1, 24 bytes, no types) and an empty string table. */
 const EMPTY_BTF = Buffer.from([0x9f, 0xeb, 1, 0, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]);
 
-/**
- * The last line of a map dump (maps print sorted by name): the dump is whole once it is read. Longer than a
- * comm (15 bytes), so that no process name printed in a count key can fake it.
- */
-export const END_OF_COUNTS = '@zz_end_of_counts: 1';
+/** getpriority(PRIO_PROCESS, DUMP_WHO) by this process asks the script for the counts: no pid is that high. */
+const DUMP_WHO = 2_000_000_000;
+/** The data file's first line, written by this process: `tag N`, N the tag every line of the script starts with. */
+export const TAG_LINE = 'tag ';
 
 /**
  * A count session: it follows every process this tool forks after `ready` resolves. stop() ends it once the
@@ -181,7 +187,8 @@ export function bpfCounter(): Counter | null {
  */
 export function startCount(counter: Counter, dataFile: string, runDir: string, signal?: AbortSignal): CountSession {
   // PR_SET_PDEATHSIG: bpftrace is killed when this process dies, however it dies (setpriv sets it and execs).
-  const argv = ['--pdeathsig', 'KILL', '--', counter.bpftrace, '-B', 'none', '-k', '-e', countScript(), String(process.pid), `${runDir}/`];
+  const tag = randomInt(1, 2 ** 47);
+  const argv = ['--pdeathsig', 'KILL', '--', counter.bpftrace, '-B', 'none', '-k', '-e', countScript(), String(process.pid), `${runDir}/`, String(tag)];
   // The script names no kernel type: an empty BTF spares bpftrace 0.17 parsing the kernel's, twice (~110 ms).
   const btf = path.join(runDir, 'empty.btf');
   writeFileSync(btf, EMPTY_BTF, { flag: 'wx', mode: 0o600 });
@@ -191,6 +198,7 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
     env: { ...process.env, BPFTRACE_MAP_KEYS_MAX: String(MAP_KEYS), BPFTRACE_STRLEN: '200', BPFTRACE_BTF: btf },
   });
   const out = createWriteStream(dataFile, { flags: 'wx', mode: 0o600 });
+  out.write(`${TAG_LINE}${tag}\n`);
   let stderr = '';
   let writeError: Error | null = null;
   child.stderr.setEncoding('latin1').on('data', (t: string) => {
@@ -261,28 +269,30 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
     stopped ??= (async () => {
       // The dump's end, watched for from now on; this listener comes after the pipe's, so the file already
       // holds the chunk that ends the dump when it is seen.
+      const end = `\nE${tag}\n`;
       let tail = '';
       let onData = (_: Buffer) => undefined as void;
       const dump = new Promise<null>((resolve) => {
         onData = (b: Buffer) => {
           tail = (tail + b.toString('latin1')).slice(-256);
-          if (tail.includes(`\n${END_OF_COUNTS}\n`)) resolve(null);
+          if (tail.includes(end)) resolve(null);
         };
       });
       child.stdout.on('data', onData);
-      // Measured: a signal that comes just after BEGIN is sometimes not acted on (bpftrace ran on for 10 s);
-      // it is repeated until the maps are printed (readCounts reads the first dump only), and SIGKILL ends
+      // Asked again every 100 ms should the event be lost (readCounts reads the first dump); SIGKILL ends
       // bpftrace after 10 s.
-      const usr1 = () => {
-        if (!gone) child.kill('SIGUSR1');
+      const ask = () => {
+        try {
+          os.getPriority(DUMP_WHO);
+        } catch {
+          // ESRCH: the call was made, which is all the script needs.
+        }
       };
-      usr1();
-      const again = setInterval(usr1, 200);
-      const wake = setInterval(() => os.getPriority(), 5);
+      ask();
+      const again = setInterval(ask, 100);
       const t = setTimeout(() => void kill(), 10_000);
       const r = await Promise.race([dump, exited]);
       clearInterval(again);
-      clearInterval(wake);
       clearTimeout(t);
       child.stdout.off('data', onData);
       if (r !== null) throw failure(r);
