@@ -1,8 +1,9 @@
 // The host-kernel count's bpftrace session (bpf-count.ts reads what it writes). Node's built-ins only: the
-// entry point starts it before the CLI has loaded (prestart.ts), so that its ~0.5 s start overlaps node's.
+// entry point starts it before the CLI has loaded (prestart.ts), so that its start (~0.27 s alone, of CPU
+// mostly: LLVM's and clang's own initialisation, the compile, the maps) overlaps node's.
 //
 // Protocol: one bpftrace session follows every process this tool starts once the session is ready, so the
-// environments of a run share it (one LLVM compile, about 0.8 s, instead of one per environment). A process
+// environments of a run share it (one start instead of one per environment). A process
 // forked by the tool is followed silently until its first exec; counting starts with that exec, as under
 // `perf trace -- CMD` (perf's enable_on_exec), the mechanism whose figures these reproduce. Each run names
 // its own process (the wrapper it started) as the root, and its figures are those of the root's process tree
