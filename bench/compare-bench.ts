@@ -110,6 +110,7 @@ async function main(): Promise<void> {
         await session.kill(); // the product waits for bpftrace's exit too
       }));
       await rm(counts, { force: true });
+      await rm(`${counts}.btf`, { force: true });
       const data = path.join(dir, 'perf.data');
       const text = path.join(dir, 'perf.txt');
       const rec = await timed(() => sh([perf, ...RECORD_THEN_REPLAY.args(data), ...straceArgv]));

@@ -191,7 +191,7 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
   const tag = randomInt(1, 2 ** 47);
   const argv = ['--pdeathsig', 'KILL', '--', counter.bpftrace, '-B', 'none', '-k', '-e', countScript(), String(process.pid), `${runDir}/`, String(tag)];
   // The script names no kernel type: an empty BTF spares bpftrace 0.17 parsing the kernel's, twice (~110 ms).
-  const btf = path.join(runDir, 'empty.btf');
+  const btf = `${dataFile}.btf`;
   writeFileSync(btf, EMPTY_BTF, { flag: 'wx', mode: 0o600 });
   const child = spawn(counter.setpriv, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
