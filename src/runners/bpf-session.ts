@@ -56,6 +56,8 @@ const READY_MS = 60_000;
 // named). raw_syscalls' layout is fixed (id at 8, then args[6] or ret at 16); sched_process_fork's is read from
 // its format (forkChildPid). The forking thread is the current one (tid, comm: the child's copy of it).
 // The thread's state is read once into a variable: every map lookup is paid on each of the run's host syscalls.
+// A delete is made only of a key there: -k reports every failed helper call to user space (17 a `uname -r`
+// three-way, one per exit, before), and a flood of them could overflow the buffer that carries the lines.
 export function countScript(childPid = forkChildPid()): string {
   return `
 BEGIN { printf("ready %d %s\\n", $1, str($2)); }
@@ -90,7 +92,7 @@ tracepoint:raw_syscalls:sys_enter {
   if (($t == 1 || $t == 2) && $id >= 0) {
     $p = @in[tid];
     if ($p != 0) { @c[tid, @seg[tid], $p - 1, 1, comm] = count(); }
-    if ($id == 60 || $id == 231) { delete(@in[tid]); @c[tid, @seg[tid], $id, 1, comm] = count(); }
+    if ($id == 60 || $id == 231) { if ($p != 0) { delete(@in[tid]); } @c[tid, @seg[tid], $id, 1, comm] = count(); }
     else { @in[tid] = $id + 1; }
   }
 }
@@ -100,13 +102,12 @@ tracepoint:raw_syscalls:sys_exit {
   $id = *(int64*)($a + 8);
   if ($t != 0 && ($id == 59 || $id == 322) && *(int64*)($a + 16) == 0) {
     $old = @ex[pid];
-    delete(@ex[pid]);
-    if ($old == 0) { $old = tid; }
+    if ($old != 0) { delete(@ex[pid]); } else { $old = tid; }
     if ($old != tid) {
       $lp = @in[tid];
       if ($lp != 0) { @c[tid, @seg[tid], $lp - 1, 1, comm] = count(); }
       $op = @in[$old];
-      if ($op != 0) { @in[tid] = $op; delete(@in[$old]); } else { delete(@in[tid]); }
+      if ($op != 0) { @in[tid] = $op; delete(@in[$old]); } else if ($lp != 0) { delete(@in[tid]); }
       $t = @track[$old];
     }
     $t = $t == 3 ? 4 : 1;
