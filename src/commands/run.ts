@@ -337,7 +337,7 @@ export async function incompleteReasons(o: RunOutcome, counter: WorkloadCounter,
   if (o.workloadTrace.files.length === 0) reasons.push(`no workload trace was written${straceSaid ? ` (${straceSaid})` : ''}`);
   else if (!counter.ended && !o.traceEndShown) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
   if (tracePerf && hostKernel === null) reasons.push('perf wrote no host-kernel trace');
-  if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`perf lost ${hostKernel.lostEvents} events`);
+  if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`${hostKernel.measuredBy} lost ${hostKernel.lostEvents} events`);
   const fs = await statfs(o.tempDir).catch(() => null);
   if (fs && fs.bavail === 0) reasons.push(`the file system holding the traces (${o.tempDir}) is full: they may be cut short`);
   return reasons;

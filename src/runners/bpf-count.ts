@@ -35,6 +35,13 @@ const COUNT = /^@c\[(\d+), (\d+), (\d+), ([01]), (.*)\]: (\d+)$/s;
 const PENDING = /^@in\[(\d+)\]: (\d+)$/;
 const SEG = /^@seg\[(\d+)\]: (\d+)$/;
 const LOST = /Lost (\d+) events/;
+// What bpftrace 0.17 itself prints on stdout, among the script's lines: a count the full map refused (-k), and
+// perf events it lost (fork and exec lines). A workload can print such a line too (a line break in an exec's
+// path or comm): it can only make its counts say they may be short, never hide that they are.
+const MAP_FULL = /WARNING: Failed to map_update_elem/;
+const LOST_LINE = /^Lost (\d+) events$/;
+/** The longest line a comm's line break leaves: the rest of the comm (14 bytes), "]: " and a count. */
+const MAX_TAIL = 14 + 3 + 20;
 
 /**
  * Reads one run's share of what a count session wrote: the process tree under `rootTid` (the process the run
@@ -68,7 +75,9 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
     const line = lines[i]!;
     let rest: string | null;
     let m: RegExpExecArray | null;
-    if (section === 'done') {
+    if (section !== 'done' && MAP_FULL.test(line)) all.lostEvents += 1;
+    else if (section !== 'done' && (m = LOST_LINE.exec(line))) all.lostEvents += Number(m[1]);
+    else if (section === 'done') {
       // The warnings stop() appended, after everything bpftrace printed.
       if (line.startsWith('W ')) all.lostEvents += Number(LOST.exec(line)?.[1] ?? 1);
     } else if (section === 'c') {
@@ -78,7 +87,7 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
       } else if (COUNT_START.test(line)) {
         endCount();
         count = line;
-      } else if (count !== null) count += '\n' + line;
+      } else if (count !== null && line.length <= MAX_TAIL) count += '\n' + line;
     } else if (section === 'in') {
       if (line === marks.S) section = 'seg';
       else if ((m = PENDING.exec(line))) pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });

@@ -307,6 +307,8 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
       });
       if (writeError) throw new Error(`the counts could not be written to ${dataFile}: ${(writeError as Error).message}`);
       // -k: a failed map update (the map full) or lost printf events make the counts short: kept as lost events.
+      // bpftrace 0.17 prints them on stdout, among the script's lines (readCounts counts them there); any on
+      // stderr are added after the dump.
       const warnings = stderr.split('\n').filter((l) => /map_update_elem|Lost \d+ events/i.test(l));
       // On a line of their own: bpftrace was killed, maybe in the middle of one.
       if (warnings.length > 0) await appendFile(dataFile, '\n' + warnings.map((w) => `W ${w.trim()}\n`).join(''));

@@ -94,6 +94,17 @@ describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
     });
   });
 
+  it("bpftrace's own lines among the script's: a count the full map refused and lost events are lost events", async () => {
+    const warned = RUN.replace('X4242 2000 101 101 1\n', 'X4242 2000 101 101 1\nstdin:34:36-52: WARNING: Failed to map_update_elem: Argument list too long (-7)\n    @c[tid, @seg[tid], $id, 1, comm] = count();\n    ~~~~~~~~~~~~~~~~\nLost 2 events\n')
+      .replace('@c[102, 1, 63, 1, uname]: 1\n', '@c[102, 1, 63, 1, uname]: 1\nstdin:34:36-52: WARNING: Failed to map_update_elem: Argument list too long (-7)\n    if ($t == 2) { @track[tid] = 1; @c[tid, @seg[tid], $id, 1, comm] = count(); }\n');
+    await withCounts(warned, async (file) => {
+      const counts = await readCounts(file, 100);
+      expect(counts.lostEvents).toBe(4);
+      expect(counts.counts).toHaveLength(11);
+      expect(counts.counts.find((c) => c.tid === 102 && c.syscall === 'uname')).toMatchObject({ calls: 1 });
+    });
+  });
+
   it('a file without the tag line is refused; a dump cut short is a lost event', async () => {
     await withCounts(RUN.replace('tag 4242\n', ''), async (file) => {
       await expect(readCounts(file, 100)).rejects.toThrow(/line 1: expected the session's tag/);
