@@ -25,20 +25,28 @@ export async function installedTable(): Promise<GvisorTable | null> {
   const name = await fileKey(runsc).then((k) => `runsc-syscalls-${k}.json`, () => null);
   const cached = name ? await readCached(name) : null;
   if (cached !== null) {
-    try {
-      const { help, version } = JSON.parse(cached) as { help: string; version: string };
-      return tableFromRunscHelp(JSON.parse(help), runscVersionOf(version), `installed ${runsc}`);
-    } catch {
-      // Not what this code wrote: asked again below, and written over.
-    }
+    const table = tableOf(runsc, cached);
+    if (table) return table;
+    // Not what this code wrote: asked again below, and written over.
   }
   try {
     // SIGKILL: a runsc that ignores SIGTERM (a hung one) must not hold the report forever.
     const opts = { timeout: 5_000, killSignal: 'SIGKILL' as const, maxBuffer: 8 << 20 };
     const [help, version] = await Promise.all([run(runsc, ['help', 'syscalls', '--format=json'], opts), run(runsc, ['--version'], opts)]);
-    const table = tableFromRunscHelp(JSON.parse(help.stdout), runscVersionOf(version.stdout), `installed ${runsc}`);
-    if (name) await writeCached(name, JSON.stringify({ help: help.stdout, version: version.stdout }));
+    const printed = JSON.stringify({ help: help.stdout, version: version.stdout });
+    const table = tableOf(runsc, printed);
+    if (table && name) await writeCached(name, printed);
     return table;
+  } catch {
+    return null;
+  }
+}
+
+/** The table from what runsc printed (`{ help, version }`, as cached), or null when it is not a table. */
+function tableOf(runsc: string, printed: string): GvisorTable | null {
+  try {
+    const { help, version } = JSON.parse(printed) as { help: string; version: string };
+    return tableFromRunscHelp(JSON.parse(help), runscVersionOf(version), `installed ${runsc}`);
   } catch {
     return null;
   }

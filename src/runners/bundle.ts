@@ -51,7 +51,7 @@ export interface BundleRequest {
   /** The workload's variables (environment.ts), the same as on the host. */
   env: Record<string, string>;
   /** A rootfs generated for every pod of a command (shared-rootfs.ts), used instead of making one; not with `rootfs`. */
-  built?: BuiltRootfs;
+  sharedRootfs?: BuiltRootfs;
 }
 
 export interface Bundle {
@@ -76,7 +76,7 @@ export async function createBundle(req: BundleRequest): Promise<Bundle> {
     if (!st?.isDirectory()) throw new RunError('BAD_REQUEST', `--rootfs ${req.rootfs} is not a directory`);
     workload = req.command;
   } else {
-    const built = req.built ?? { dir: path.join(dir, 'rootfs'), ...(await buildRootfs(path.join(dir, 'rootfs'), req.command, req.include)) };
+    const built = req.sharedRootfs ?? (await buildRootfs(path.join(dir, 'rootfs'), req.command, req.include));
     rootfs = built.dir;
     workload = built.argv;
     hostMounts = built.mounts;

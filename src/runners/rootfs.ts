@@ -134,7 +134,7 @@ async function onSystemDirs(file: string): Promise<boolean> {
  * binary in the user's dir) is copied in with what it needs that the system dirs do not hold; so are
  * `include`d commands. Returns the argv to run inside and the mounts.
  */
-export async function buildRootfs(root: string, command: string[], include: string[] = []): Promise<{ argv: string[]; mounts: HostMount[] }> {
+export async function buildRootfs(root: string, command: string[], include: string[] = []): Promise<BuiltRootfs> {
   await mkdir(root, { recursive: true, mode: 0o755 });
   const mounts: HostMount[] = [];
   for (const d of SYSTEM_DIRS) {
@@ -159,7 +159,7 @@ export async function buildRootfs(root: string, command: string[], include: stri
   // Keep argv[0] as the user wrote it (error messages quote it) when the container's PATH finds
   // the same file; resolveCommand searched CONTAINER_PATH first, so a hit there is that file.
   const keepName = !command[0]!.includes('/') && CONTAINER_PATH.split(':').includes(path.dirname(main));
-  return { argv: [keepName ? command[0]! : main, ...command.slice(1)], mounts };
+  return { dir: root, argv: [keepName ? command[0]! : main, ...command.slice(1)], mounts };
 }
 
 /**

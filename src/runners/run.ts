@@ -174,7 +174,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
         command: opts.command,
         rootfs: opts.rootfs,
         include: opts.include,
-        ...(opts.sharedRootfs !== undefined ? { built: opts.sharedRootfs } : {}),
+        ...(opts.sharedRootfs !== undefined ? { sharedRootfs: opts.sharedRootfs } : {}),
         ...(straceInPod ? { strace: bins.strace, straceLog: path.join(outDir, STRACE_LOG) } : {}),
         ...(opts.privileged !== undefined ? { privileged: opts.privileged } : {}),
         ...(opts.limits !== undefined ? { limits: opts.limits } : {}),

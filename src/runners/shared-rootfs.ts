@@ -30,7 +30,7 @@ export async function shareRootfs(command: string[], include?: string[]): Promis
   };
   const dir = path.join(scratch, 'rootfs');
   try {
-    return { built: { dir, ...(await buildRootfs(dir, command, include)) }, dispose: end };
+    return { built: await buildRootfs(dir, command, include), dispose: end };
   } catch {
     await end();
     return null;
