@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostCounts } from '../attribution.js';
 import { X86_64_SYSCALLS } from './syscalls-x86_64.js';
-import { TAG_LINE, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
+import { TAG_LINE, bpftraceLoss, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
 
 /**
  * The session for the runs of one command: the one the entry point prestarted, or a new one. Either way it
@@ -34,12 +34,8 @@ const COUNT_START = /^@c\[\d+, \d+, \d+, [01], /;
 const COUNT = /^@c\[(\d+), (\d+), (\d+), ([01]), (.*)\]: (\d+)$/s;
 const PENDING = /^@in\[(\d+)\]: (\d+)$/;
 const SEG = /^@seg\[(\d+)\]: (\d+)$/;
-const LOST = /Lost (\d+) events/;
-// What bpftrace 0.17 itself prints on stdout, among the script's lines: a count the full map refused (-k), and
-// perf events it lost (fork and exec lines). A workload can print such a line too (a line break in an exec's
-// path or comm): it can only make its counts say they may be short, never hide that they are.
-const MAP_FULL = /WARNING: Failed to map_update_elem/;
-const LOST_LINE = /^Lost (\d+) events$/;
+// bpftrace's own loss lines among the script's (bpftraceLoss): a workload can print such a line too (a line
+// break in an exec's path or comm), which can only make its counts say they may be short, never hide that they are.
 /** The longest line a comm's line break leaves: the rest of the comm (14 bytes), "]: " and a count. */
 const MAX_TAIL = 14 + 3 + 20;
 
@@ -75,25 +71,28 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
     const line = lines[i]!;
     let rest: string | null;
     let m: RegExpExecArray | null;
-    if (section !== 'done' && MAP_FULL.test(line)) all.lostEvents += 1;
-    else if (section !== 'done' && (m = LOST_LINE.exec(line))) all.lostEvents += Number(m[1]);
-    else if (section === 'done') {
+    if (section === 'done') {
       // The warnings stop() appended, after everything bpftrace printed.
-      if (line.startsWith('W ')) all.lostEvents += Number(LOST.exec(line)?.[1] ?? 1);
+      if (line.startsWith('W ')) all.lostEvents += bpftraceLoss(line.slice(2));
     } else if (section === 'c') {
+      // A count line is never bpftrace's warning, nor is what follows a comm's line break (14 bytes cannot hold
+      // `map_update_elem`; a `Lost N events` there can only mark the counts short).
       if (line === marks.I) {
         endCount();
         section = 'in';
       } else if (COUNT_START.test(line)) {
         endCount();
         count = line;
-      } else if (count !== null && line.length <= MAX_TAIL) count += '\n' + line;
+      } else if (bpftraceLoss(line) > 0) all.lostEvents += bpftraceLoss(line);
+      else if (count !== null && line.length <= MAX_TAIL) count += '\n' + line;
     } else if (section === 'in') {
       if (line === marks.S) section = 'seg';
       else if ((m = PENDING.exec(line))) pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
+      else all.lostEvents += bpftraceLoss(line);
     } else if (section === 'seg') {
       if (line === marks.E) section = 'done';
       else if ((m = SEG.exec(line))) segOf.set(Number(m[1]), Number(m[2]));
+      else all.lostEvents += bpftraceLoss(line);
     } else if (line === marks.B) section = 'c';
     else if ((rest = after(line, 'F')) !== null && (m = FORK.exec(rest))) {
       all.forks.push({ ns: Number(m[1]), parent: Number(m[2]), child: Number(m[3]), comm: m[4]! });
@@ -105,7 +104,7 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
       else names.set(tid, [name]);
     } else if ((rest = after(line, 'X')) !== null && (m = EXEC.exec(rest))) {
       all.execs.push({ ns: Number(m[1]), pid: Number(m[2]), oldPid: Number(m[3]), seg: Number(m[4]), filename: '' });
-    }
+    } else all.lostEvents += bpftraceLoss(line);
   }
   // A dump cut short (bpftrace killed in it) is not whole: its counts are short.
   if (section !== 'done') all.lostEvents += 1;

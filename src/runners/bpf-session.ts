@@ -157,6 +157,20 @@ const DUMP_WHO = 2_000_000_000;
 /** The data file's first line, written by this process: `tag N`, N the tag every line of the script starts with. */
 export const TAG_LINE = 'tag ';
 
+const MAP_FULL = /map_update_elem/i;
+const LOST = /Lost (\d+) events/;
+
+/**
+ * What a line bpftrace itself printed says is missing from the counts: one count the full map refused (-k),
+ * or N perf events (fork and exec lines) lost; 0 for any other line. bpftrace 0.17 prints these on stdout,
+ * among the script's lines (readCounts reads them there).
+ */
+export function bpftraceLoss(line: string): number {
+  if (MAP_FULL.test(line)) return 1;
+  const m = LOST.exec(line);
+  return m ? Number(m[1]) : 0;
+}
+
 /**
  * A count session: it follows every process this tool forks after `ready` resolves. stop() ends it once the
  * traced processes are gone and leaves its output in `file`; readCounts(file, root) takes one run's share.
@@ -306,12 +320,10 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
         out.end(resolve);
       });
       if (writeError) throw new Error(`the counts could not be written to ${dataFile}: ${(writeError as Error).message}`);
-      // -k: a failed map update (the map full) or lost printf events make the counts short: kept as lost events.
-      // bpftrace 0.17 prints them on stdout, among the script's lines (readCounts counts them there); any on
-      // stderr are added after the dump.
-      const warnings = stderr.split('\n').filter((l) => /map_update_elem|Lost \d+ events/i.test(l));
+      // Losses bpftrace reported on stderr (0.17 prints them on stdout), added after the dump.
+      const warnings = stderr.split('\n').map((l) => l.trim()).filter((l) => bpftraceLoss(l) > 0);
       // On a line of their own: bpftrace was killed, maybe in the middle of one.
-      if (warnings.length > 0) await appendFile(dataFile, '\n' + warnings.map((w) => `W ${w.trim()}\n`).join(''));
+      if (warnings.length > 0) await appendFile(dataFile, '\n' + warnings.map((w) => `W ${w}\n`).join(''));
     })();
     return stopped;
   };
