@@ -70,6 +70,8 @@ export interface HostKernelView {
   }[];
   /** Events perf reported lost (`LOST N events!`): counts may then be short. */
   lostEvents: number;
+  /** In-kernel counts: the maps that filled and may have refused keys, how many unknown (counts may be short). */
+  fullMaps: string[];
 }
 
 const CLONES = new Set(['clone', 'clone3', 'fork', 'vfork']);
@@ -137,6 +139,8 @@ export interface HostCounts {
   execs: { ns: number; pid: number; oldPid: number; seg: number; filename: string }[];
   counts: { tid: number; seg: number; syscall: string; entered: boolean; comm: string; calls: number }[];
   lostEvents: number;
+  /** Maps that filled (bpf-count.ts): they may have refused keys. */
+  fullMaps: string[];
 }
 
 /** What attribution works from, built from a perf event stream or from in-kernel counts. */
@@ -146,6 +150,7 @@ interface ProcTable {
   /** Names as the sched tracepoints print them: never cut. */
   fullComms: Set<string>;
   lost: number;
+  fullMaps: string[];
 }
 
 export async function attributeHostKernel(events: AsyncIterable<TraceEvent>, hint: AttributionHint): Promise<HostKernelView> {
@@ -206,7 +211,7 @@ function tableFromCounts(c: HostCounts): ProcTable {
     if (last) p.comm = [...last.comms].pop()!;
     if (p.segments.length > 1 && p.segments[0]!.counts.size === 0 && p.comm === '') p.comm = p.segments[1]!.exec!.comm;
   }
-  return { procs, rootTid: c.rootTid, fullComms, lost: c.lostEvents };
+  return { procs, rootTid: c.rootTid, fullComms, lost: c.lostEvents, fullMaps: c.fullMaps };
 }
 
 async function tableFromEvents(events: AsyncIterable<TraceEvent>): Promise<ProcTable> {
@@ -303,10 +308,10 @@ async function tableFromEvents(events: AsyncIterable<TraceEvent>): Promise<ProcT
     p.calls++;
     if (entered) p.entered++;
   }
-  return { procs, rootTid, fullComms, lost };
+  return { procs, rootTid, fullComms, lost, fullMaps: [] };
 }
 
-function attributeTable({ procs, rootTid, fullComms, lost }: ProcTable, hint: AttributionHint): HostKernelView {
+function attributeTable({ procs, rootTid, fullComms, lost, fullMaps }: ProcTable, hint: AttributionHint): HostKernelView {
   // Scope: where the workload may be.
   const children = new Map<number, number[]>();
   for (const p of procs.values()) {
@@ -432,6 +437,7 @@ function attributeTable({ procs, rootTid, fullComms, lost }: ProcTable, hint: At
       .sort((a, b) => b.calls - a.calls || a.label.localeCompare(b.label)),
     processes,
     lostEvents: lost,
+    fullMaps,
   };
 }
 

@@ -40,6 +40,8 @@ export interface HostKernelSummary {
   workloadEntered: number;
   /** Events perf reported lost: when above 0, the counts may be short. */
   lostEvents: number;
+  /** bpftrace's maps that filled: the counts may be short (absent: none, or a report made before it was recorded). */
+  fullMaps?: string[];
 }
 
 export interface EnvironmentReport {
@@ -256,6 +258,7 @@ export function fromHostKernelView(view: HostKernelView, measuredBy: HostKernelT
       workloadSeen: view.workload.reduce((n, w) => n + w.calls, 0),
       workloadEntered: view.workload.reduce((n, w) => n + w.entered, 0),
       lostEvents: view.lostEvents,
+      ...(view.fullMaps.length > 0 ? { fullMaps: view.fullMaps } : {}),
     },
   };
 }

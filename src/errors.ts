@@ -24,7 +24,7 @@ export const EXIT_CODES = [
   { name: 'ParseErrors', code: 3, for: 'saved', meaning: '--strict and some input lines were not understood, or an input held no syscall' },
   { name: 'MissingRuntime', code: 4, for: 'run', meaning: 'a runtime, tracer or RuntimeClass handler is missing (run, lesson, doctor), or pods without root' },
   { name: 'RuntimeFailed', code: 5, for: 'run', meaning: 'a runtime failed to create or run the sandbox (doctor: a pod or its container did not start)' },
-  { name: 'Incomplete', code: 6, for: 'run', meaning: 'compared, but an environment\'s figures are incomplete (a tracer failed, a trace was cut short, perf or bpftrace lost events, the trace disk is full): the report says which and why' },
+  { name: 'Incomplete', code: 6, for: 'run', meaning: 'compared, but an environment\'s figures are incomplete (a tracer failed, a trace was cut short, perf or bpftrace lost events, a bpftrace map filled, the trace disk is full): the report says which and why' },
   { name: 'Timeout', code: 124, for: 'run', meaning: '--timeout ended the run' },
   { name: 'Interrupted', code: 130, for: 'run', meaning: 'stopped by a signal: 129 SIGHUP, 130 SIGINT, 131 SIGQUIT, 143 SIGTERM (128 + its number); everything was cleaned up first' },
 ] as const;

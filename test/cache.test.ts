@@ -17,11 +17,11 @@ afterEach(() => {
 describe('cache', () => {
   it('reads back what it wrote, in a dir only this user can enter', async () => {
     const c = path.join(dir, 'c');
-    expect(await readCached('a.json', c)).toBeNull();
-    await writeCached('a.json', '{"x":1}', c);
-    expect(await readCached('a.json', c)).toBe('{"x":1}');
-    await writeCached('a.json', '{"x":2}', c);
-    expect(await readCached('a.json', c)).toBe('{"x":2}');
+    expect(readCached('a.json', c)).toBeNull();
+    writeCached('a.json', '{"x":1}', c);
+    expect(readCached('a.json', c)).toBe('{"x":1}');
+    writeCached('a.json', '{"x":2}', c);
+    expect(readCached('a.json', c)).toBe('{"x":2}');
   });
 
   it('follows no symlink and uses no dir others can write or read', async () => {
@@ -29,27 +29,27 @@ describe('cache', () => {
     mkdirSync(c, { mode: 0o700 });
     writeFileSync(path.join(dir, 'elsewhere'), 'planted');
     symlinkSync(path.join(dir, 'elsewhere'), path.join(c, 'a.json'));
-    expect(await readCached('a.json', c)).toBeNull();
-    await writeCached('a.json', 'new', c);
+    expect(readCached('a.json', c)).toBeNull();
+    writeCached('a.json', 'new', c);
     expect(readFileSync(path.join(dir, 'elsewhere'), 'utf8')).toBe('planted');
 
     const open = path.join(dir, 'open');
     mkdirSync(open);
     chmodSync(open, 0o777);
-    await writeCached('b.json', 'x', open);
-    expect(await readCached('b.json', open)).toBeNull();
+    writeCached('b.json', 'x', open);
+    expect(readCached('b.json', open)).toBeNull();
     const linked = path.join(dir, 'linked');
     symlinkSync(c, linked);
-    expect(await readCached('a.json', linked)).toBeNull();
+    expect(readCached('a.json', linked)).toBeNull();
   });
 
   it("a program's key changes when its file is rewritten", async () => {
     const f = path.join(dir, 'prog');
     writeFileSync(f, 'one');
-    const k = await fileKey(f);
-    expect(await fileKey(f)).toBe(k);
+    const k = fileKey(f);
+    expect(fileKey(f)).toBe(k);
     writeFileSync(f, 'two');
-    expect(await fileKey(f)).not.toBe(k);
+    expect(fileKey(f)).not.toBe(k);
   });
 });
 

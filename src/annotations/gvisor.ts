@@ -22,8 +22,13 @@ const run = promisify(execFile);
 export async function installedTable(): Promise<GvisorTable | null> {
   const runsc = await which('runsc');
   if (!runsc) return null;
-  const name = await fileKey(runsc).then((k) => `runsc-syscalls-${k}.json`, () => null);
-  const cached = name ? await readCached(name) : null;
+  let name: string | null = null;
+  try {
+    name = `runsc-syscalls-${fileKey(runsc)}.json`;
+  } catch {
+    // Gone since `which` found it: asked below, which says so.
+  }
+  const cached = name ? readCached(name) : null;
   if (cached !== null) {
     const table = tableOf(runsc, cached);
     if (table) return table;
@@ -35,7 +40,7 @@ export async function installedTable(): Promise<GvisorTable | null> {
     const [help, version] = await Promise.all([run(runsc, ['help', 'syscalls', '--format=json'], opts), run(runsc, ['--version'], opts)]);
     const printed = JSON.stringify({ help: help.stdout, version: version.stdout });
     const table = tableOf(runsc, printed);
-    if (table && name) await writeCached(name, printed);
+    if (table && name) writeCached(name, printed);
     return table;
   } catch {
     return null;

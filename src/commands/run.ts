@@ -338,6 +338,7 @@ export async function incompleteReasons(o: RunOutcome, counter: WorkloadCounter,
   else if (!counter.ended && !o.traceEndShown) reasons.push(`the workload trace ends before the command did${straceSaid ? ` (${straceSaid})` : ' (log cut short or tracer failed)'}`);
   if (tracePerf && hostKernel === null) reasons.push('perf wrote no host-kernel trace');
   if (hostKernel && hostKernel.lostEvents > 0) reasons.push(`${hostKernel.measuredBy} lost ${hostKernel.lostEvents} events`);
+  if (hostKernel?.fullMaps?.length) reasons.push(`${hostKernel.measuredBy}'s map ${hostKernel.fullMaps.join(', ')} filled: it may have refused counts`);
   const fs = await statfs(o.tempDir).catch(() => null);
   if (fs && fs.bavail === 0) reasons.push(`the file system holding the traces (${o.tempDir}) is full: they may be cut short`);
   return reasons;

@@ -270,6 +270,9 @@ export function findingsOf(c: Comparison): string[] {
     if (e.hostKernel && e.hostKernel.lostEvents > 0) {
       out.push(`${e.name}: ${viewTool(e)} reported ${e.hostKernel.lostEvents} lost events: the host-kernel counts may be short.`);
     }
+    if (e.hostKernel?.fullMaps?.length) {
+      out.push(`${e.name}: ${viewTool(e)}'s map ${listOf(e.hostKernel.fullMaps)} filled: it may have refused counts, so the host-kernel counts may be short.`);
+    }
     if (e.hostKernel && e.hostKernel.workloadSeen > e.hostKernel.workloadEntered) {
       const trapped = e.hostKernel.workloadSeen - e.hostKernel.workloadEntered;
       out.push(`${e.name}: ${viewTool(e)} saw ${trapped} of the workload's syscalls only as an exit with no entry: they were trapped before the host kernel ran them.`);

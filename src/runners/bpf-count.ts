@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostCounts } from '../attribution.js';
 import { X86_64_SYSCALLS } from './syscalls-x86_64.js';
-import { TAG_LINE, bpftraceLoss, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
+import { MAP_KEYS, TAG_LINE, bpftraceLoss, openCountSession, takePrestarted, type SharedCount } from './bpf-session.js';
 
 /**
  * The session for the runs of one command: the one the entry point prestarted, or a new one. Either way it
@@ -27,13 +27,15 @@ export async function shareCount(signal?: AbortSignal, keepTemp = false): Promis
 const FORK = /^(\d+) (\d+) (\d+) (.*)$/;
 const NAME = /^(\d+) (\d+) (-?\d+) (.*)$/;
 const EXEC = /^(\d+) (\d+) (\d+) (\d+)$/;
-// The dump: B<tag>, @c's lines, I<tag>, @in's, S<tag>, @seg's, E<tag>. @c[tid, seg, nr, entered, comm]: calls
-// (comm last: it may hold ", ", "]" or line breaks); a call entered and never returned (a thread killed in
-// it): @in[tid]: nr + 1; a thread's exec segment: @seg[tid]: seg.
+// The dump: B<tag>, @c's lines, I<tag>, @in's, S<tag>, @seg's, T<tag>, @track's, E<tag>. @c[tid, seg, nr,
+// entered, comm]: calls (comm last: it may hold ", ", "]" or line breaks); a call entered and never returned
+// (a thread killed in it): @in[tid]: nr + 1 (0: none); a thread's exec segment: @seg[tid]: seg; @track: the
+// threads followed, counted only (the other per-thread maps hold no more keys than it).
 const COUNT_START = /^@c\[\d+, \d+, \d+, [01], /;
 const COUNT = /^@c\[(\d+), (\d+), (\d+), ([01]), (.*)\]: (\d+)$/s;
 const PENDING = /^@in\[(\d+)\]: (\d+)$/;
 const SEG = /^@seg\[(\d+)\]: (\d+)$/;
+const TRACK = /^@track\[\d+\]: \d+$/;
 // bpftrace's own loss lines among the script's (bpftraceLoss): a workload can print such a line too (a line
 // break in an exec's path or comm), which can only make its counts say they may be short, never hide that they are.
 /** The longest line a comm's line break leaves: the rest of the comm (14 bytes), "]: " and a count. */
@@ -52,13 +54,16 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
   const first = lines[0] ?? '';
   if (!first.startsWith(TAG_LINE)) throw new Error(`${dataFile}: line 1: expected the session's tag (${TAG_LINE.trim()} N), found ${JSON.stringify(first.slice(0, 40))}`);
   const tag = first.slice(TAG_LINE.length);
-  const all: HostCounts = { rootTid, forks: [], execs: [], counts: [], lostEvents: 0 };
+  const all: HostCounts = { rootTid, forks: [], execs: [], counts: [], lostEvents: 0, fullMaps: [] };
   const names = new Map<number, { ns: number; filename: string }[]>();
   const pending: { tid: number; nr: number }[] = [];
   const segOf = new Map<number, number>();
   const after = (line: string, kind: string) => (line.startsWith(kind + tag + ' ') ? line.slice(kind.length + tag.length + 1) : null);
-  const marks = { B: `B${tag}`, I: `I${tag}`, S: `S${tag}`, E: `E${tag}` };
-  let section: 'events' | 'c' | 'in' | 'seg' | 'done' = 'events';
+  const marks = { B: `B${tag}`, I: `I${tag}`, S: `S${tag}`, T: `T${tag}`, E: `E${tag}` };
+  let section: 'events' | 'c' | 'in' | 'seg' | 'track' | 'done' = 'events';
+  // Keys in the maps that may fill (the others hold fewer than @track).
+  let countKeys = 0;
+  let trackKeys = 0;
   let count: string | null = null; // the count line being joined
   const endCount = () => {
     if (count === null) return;
@@ -75,23 +80,30 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
       // The warnings stop() appended, after everything bpftrace printed.
       if (line.startsWith('W ')) all.lostEvents += bpftraceLoss(line.slice(2));
     } else if (section === 'c') {
-      // A count line is never bpftrace's warning, nor is what follows a comm's line break (14 bytes cannot hold
-      // `map_update_elem`; a `Lost N events` there can only mark the counts short).
+      // A count line is never bpftrace's loss line; what follows a comm's line break may read as one (`Lost N
+      // events`), which can only mark the counts short.
       if (line === marks.I) {
         endCount();
         section = 'in';
       } else if (COUNT_START.test(line)) {
         endCount();
         count = line;
+        countKeys += 1;
       } else if (bpftraceLoss(line) > 0) all.lostEvents += bpftraceLoss(line);
       else if (count !== null && line.length <= MAX_TAIL) count += '\n' + line;
     } else if (section === 'in') {
       if (line === marks.S) section = 'seg';
-      else if ((m = PENDING.exec(line))) pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
+      else if ((m = PENDING.exec(line))) {
+        if (m[2] !== '0') pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
+      }
       else all.lostEvents += bpftraceLoss(line);
     } else if (section === 'seg') {
-      if (line === marks.E) section = 'done';
+      if (line === marks.T) section = 'track';
       else if ((m = SEG.exec(line))) segOf.set(Number(m[1]), Number(m[2]));
+      else all.lostEvents += bpftraceLoss(line);
+    } else if (section === 'track') {
+      if (line === marks.E) section = 'done';
+      else if (TRACK.test(line)) trackKeys += 1;
       else all.lostEvents += bpftraceLoss(line);
     } else if (line === marks.B) section = 'c';
     else if ((rest = after(line, 'F')) !== null && (m = FORK.exec(rest))) {
@@ -108,6 +120,9 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
   }
   // A dump cut short (bpftrace killed in it) is not whole: its counts are short.
   if (section !== 'done') all.lostEvents += 1;
+  // A full map refused keys, how many is not known (bpftrace 0.17 reports none for an AOT program).
+  if (countKeys >= MAP_KEYS) all.fullMaps.push('@c');
+  if (trackKeys >= MAP_KEYS) all.fullMaps.push('@track');
   // An exec is named by the last exec call its thread entered before it (the kernel's name: sched_process_exec's).
   for (const x of all.execs) {
     const before = (names.get(x.oldPid) ?? []).filter((n) => n.ns <= x.ns);
@@ -131,6 +146,7 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
     execs: all.execs.filter((x) => tree.has(x.pid) || tree.has(x.oldPid)),
     counts: all.counts.filter((c) => tree.has(c.tid)),
     lostEvents: all.lostEvents,
+    fullMaps: all.fullMaps,
   };
 }
 

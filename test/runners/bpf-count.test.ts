@@ -3,16 +3,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCounts } from '../../src/runners/bpf-count.js';
+import { MAP_KEYS } from '../../src/runners/bpf-session.js';
 import { attributeHostCounts } from '../../src/attribution.js';
 
 // What a session's file holds for a host run of `uname -r` (shortened) in a session shared with another run
-// (tool pid 90): the tool's tag line, then bpftrace's. The wrapper 100 forks 101, which execs strace; strace
+// (tool pid 90, which registered with tag 4242): the tool's tag line, then bpftrace's. The wrapper 100 forks 101, which execs strace; strace
 // forks 102, which execs uname. The other run's wrapper 200 and its child 201 are not this run's. An exec's
 // name comes from the N line its entry printed (a failed try first, as a shell's PATH search makes); strace
-// was killed waiting in wait4 (@in: nr + 1). Counts are @c[tid, segment, syscall nr, entered, comm].
+// was killed waiting in wait4 (@in: nr + 1; 0 is no call). Counts are @c[tid, segment, syscall nr, entered, comm].
 const RUN = `tag 4242
 Attaching 4 probes...
-ready 90 /tmp/trace-compare-x/
+ready
+hello 90 4242
 F4242 500 90 200 node
 F4242 1000 100 101 sh
 F4242 1500 200 201 sh
@@ -37,10 +39,17 @@ B4242
 @c[200, 1, 59, 1, sh]: 1
 @c[201, 0, 63, 1, sh]: 7
 I4242
+@in[102]: 0
 @in[101]: 62
 S4242
 @seg[101]: 1
 @seg[102]: 1
+T4242
+@track[100]: 3
+@track[101]: 1
+@track[102]: 1
+@track[200]: 3
+@track[201]: 0
 E4242
 `;
 
@@ -94,14 +103,26 @@ describe('in-kernel counts (bpf-count.ts) into the attribution', () => {
     });
   });
 
-  it("bpftrace's own lines among the script's: a count the full map refused and lost events are lost events", async () => {
-    const warned = RUN.replace('X4242 2000 101 101 1\n', 'X4242 2000 101 101 1\nstdin:34:36-52: WARNING: Failed to map_update_elem: Argument list too long (-7)\n    @c[tid, @seg[tid], $id, 1, comm] = count();\n    ~~~~~~~~~~~~~~~~\nLost 2 events\n')
-      .replace('@c[102, 1, 63, 1, uname]: 1\n', '@c[102, 1, 63, 1, uname]: 1\nstdin:34:36-52: WARNING: Failed to map_update_elem: Argument list too long (-7)\n    if ($t == 2) { @track[tid] = 1; @c[tid, @seg[tid], $id, 1, comm] = count(); }\n');
-    await withCounts(warned, async (file) => {
+  it("bpftrace's lost events among the script's lines and after them are lost events; a map that filled is named", async () => {
+    const lost = RUN.replace('X4242 2000 101 101 1\n', 'X4242 2000 101 101 1\nLost 2 events\n') + '\nW Lost 5 events\n';
+    await withCounts(lost, async (file) => {
       const counts = await readCounts(file, 100);
-      expect(counts.lostEvents).toBe(4);
+      expect(counts.lostEvents).toBe(7);
+      expect(counts.fullMaps).toEqual([]);
       expect(counts.counts).toHaveLength(11);
-      expect(counts.counts.find((c) => c.tid === 102 && c.syscall === 'uname')).toMatchObject({ calls: 1 });
+    });
+    // A map only grows (a key is set to 0, never deleted): one at MAP_KEYS keys may have refused some.
+    const keys = (n: number, line: (i: number) => string) => Array.from({ length: n }, (_, i) => line(i)).join('');
+    const full = RUN.replace('I4242\n', keys(MAP_KEYS - 12, (i) => `@c[${5000 + i}, 0, 0, 1, x]: 1\n`) + 'I4242\n')
+      .replace('E4242\n', keys(MAP_KEYS - 5, (i) => `@track[${5000 + i}]: 0\n`) + 'E4242\n');
+    await withCounts(full, async (file) => {
+      const counts = await readCounts(file, 100);
+      expect(counts.fullMaps).toEqual(['@c', '@track']);
+      expect(counts.lostEvents).toBe(0);
+      expect(counts.counts).toHaveLength(11);
+    });
+    await withCounts(full.replace('@c[5000, 0, 0, 1, x]: 1\n', '').replace('@track[5000]: 0\n', ''), async (file) => {
+      expect((await readCounts(file, 100)).fullMaps).toEqual([]);
     });
   });
 
