@@ -99,9 +99,11 @@ async function main(): Promise<void> {
         await rm(path.join(dir, 'live.txt'), { force: true });
       }
       // The in-kernel counts as the product takes them: bpftrace started, ready, then the command it follows.
-      const counts = path.join(dir, 'counts.txt');
+      // A dir of its own each time: the session keeps its program beside its data file.
+      const sessionDir = await mkdtemp(path.join(dir, 'count-'));
+      const counts = path.join(sessionDir, 'counts.txt');
       rows.counted.push(await timed(async () => {
-        const session = startCount(counter, counts, dir);
+        const session = startCount(counter, counts, sessionDir);
         await session.ready;
         const child = execa(straceArgv[0]!, straceArgv.slice(1), { stdio: 'ignore', reject: false });
         await child;
@@ -109,8 +111,7 @@ async function main(): Promise<void> {
         await readCounts(counts, child.pid!);
         await session.kill(); // the product waits for bpftrace's exit too
       }));
-      await rm(counts, { force: true });
-      await rm(`${counts}.btf`, { force: true });
+      await rm(sessionDir, { recursive: true, force: true });
       const data = path.join(dir, 'perf.data');
       const text = path.join(dir, 'perf.txt');
       const rec = await timed(() => sh([perf, ...RECORD_THEN_REPLAY.args(data), ...straceArgv]));
