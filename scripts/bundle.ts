@@ -7,8 +7,9 @@
 // the build it was made from.
 // Run: npm run build (tsc, then this).
 
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,6 +18,22 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const outdir = path.join(root, 'dist/bundle');
 // Chunk names carry a hash: the chunks of an earlier build would stay beside the new ones.
 rmSync(outdir, { recursive: true, force: true });
+
+// string-width (yargs' and cliui's copies) makes an Intl.Segmenter as it loads: ~16 ms of every start go to
+// ICU's data before any width is asked (a JSON report asks none). In the bundle it is made on first use.
+const lazySegmenter: Plugin = {
+  name: 'lazy-segmenter',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]string-width[\\/]index\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const eager = 'const segmenter = new Intl.Segmenter();';
+      // Another version: bundled as it is.
+      if (!text.includes(eager)) return undefined;
+      const lazy = 'let made;\nconst segmenter = { segment: (s) => (made ??= new Intl.Segmenter()).segment(s) };';
+      return { contents: text.replace(eager, lazy), loader: 'js', resolveDir: path.dirname(args.path) };
+    });
+  },
+};
 
 await build({
   entryPoints: [path.join(root, 'dist/src/entry.js')],
@@ -31,5 +48,6 @@ await build({
   external: ['vega', 'vega-lite', '@grpc/grpc-js', '@grpc/proto-loader'],
   // CommonJS dependencies (yargs' helpers, cli-table3) call require: give the bundled ESM build one.
   banner: { js: "import { createRequire as __tcRequire } from 'node:module'; const require = __tcRequire(import.meta.url);" },
+  plugins: [lazySegmenter],
   logLevel: 'warning',
 });
