@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 interface ProcInfo { pid: number; ppid: number; cmdline: string; cgroup: string }
 
 /**
- * The fields of /proc/PID/stat after comm (state is [0], ppid [1], starttime [19]), or null when the
+ * The fields of /proc/PID/stat after comm (state is [0], ppid [1], flags [6], starttime [19]), or null when the
  * process is gone. comm may contain spaces and parentheses: the fields start after the last ')'.
  */
 export function statFields(pid: number): string[] | null {
@@ -31,6 +31,9 @@ function readProcFile(pid: number, file: string): string | null {
   }
 }
 
+/** stat's flags (field 9): the task is a kernel thread. */
+const PF_KTHREAD = 0x00200000;
+
 function readProc(pid: number): ProcInfo | null {
   const read = (file: string) => readProcFile(pid, file);
   const rest = statFields(pid);
@@ -38,6 +41,9 @@ function readProc(pid: number): ProcInfo | null {
   const state = rest[0];
   if (deadState(state)) return null;
   const ppid = Number(rest[1]);
+  // A kernel thread (most of /proc on a quiet machine) has no argv, stays in the root cgroup and is no
+  // process's descendant but kthreadd's: no run's, so its other files are not read.
+  if ((Number(rest[6]) & PF_KTHREAD) !== 0) return { pid, ppid, cmdline: '', cgroup: '' };
   const cmdline = (read('cmdline') ?? '').replace(/\0/g, ' ');
   const cgroup = read('cgroup') ?? '';
   return { pid, ppid, cmdline, cgroup };
