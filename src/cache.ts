@@ -63,6 +63,17 @@ export function readCached(name: string, dir = cacheDir()): string | null {
   return readCachedBytes(name, dir)?.toString('utf8') ?? null;
 }
 
+/** Forgets what is cached under `name` (an entry its program refused). Never throws. */
+export function removeCached(name: string, dir = cacheDir()): void {
+  const d = privateDir(dir);
+  if (!d) return;
+  try {
+    unlinkSync(path.join(d, name));
+  } catch {
+    // Not there.
+  }
+}
+
 /** Caches `data` under `name`: written beside it, then renamed over it (a reader never sees half). Never throws. */
 export function writeCached(name: string, data: string | Buffer, dir = cacheDir()): void {
   const d = privateDir(dir);

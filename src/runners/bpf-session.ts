@@ -46,7 +46,7 @@ import { createWriteStream, ftruncateSync, readFileSync, writeFileSync } from 'n
 import { appendFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileKey, readCachedBytes, writeCached } from '../cache.js';
+import { fileKey, readCachedBytes, removeCached, writeCached } from '../cache.js';
 import { whichSync } from './which.js';
 import { makeRunDir } from './run-dir.js';
 import { registerRun } from './registry.js';
@@ -337,6 +337,12 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
     signal?.removeEventListener('abort', onAbort);
   });
   ready.catch(() => void kill());
+  // A cached program that failed to start by itself (a damaged file) is compiled again by the next session.
+  let started = false;
+  void ready.then(() => { started = true; }, () => undefined);
+  void exited.then((r) => {
+    if (!started && !killed && r.code !== null && cached && name) removeCached(name);
+  });
   let stopped: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopped ??= (async () => {

@@ -2,7 +2,7 @@
 // cache, this process's registration, and a session another process registered first refused.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { bpfCounter, startCount } from '../../src/runners/bpf-session.js';
@@ -49,6 +49,24 @@ describe.skipIf(!!skip)(`count session${skip ? ` (skipped: ${skip})` : ''}`, () 
     expect(counts.counts.some((c) => c.syscall === 'exit_group' && c.comm === 'true')).toBe(true);
     expect(counts.lostEvents).toBe(0);
     expect(counts.fullMaps).toEqual([]);
+  }, 60_000);
+
+  it('a damaged cached program fails its session and is compiled again by the next', async () => {
+    const first = startCount(counter!, path.join(dir, 'a.txt'), dir);
+    await first.ready;
+    await first.kill();
+    const cache = path.join(dir, 'cache', 'trace-compare');
+    const programs = () => readdirSync(cache).filter((f) => f.endsWith('.aot'));
+    const [program] = programs();
+    writeFileSync(path.join(cache, program!), 'not a program');
+    const bad = startCount(counter!, path.join(dir, 'b.txt'), dir);
+    await expect(bad.ready).rejects.toThrow(/bpftrace exited/);
+    await bad.kill();
+    expect(programs()).toEqual([]);
+    const again = startCount(counter!, path.join(dir, 'c.txt'), dir);
+    await again.ready;
+    await again.kill();
+    expect(programs()).toEqual([program]);
   }, 60_000);
 
   it('refuses a session another process registered with first', async () => {
