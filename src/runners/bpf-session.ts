@@ -14,8 +14,8 @@
 // `ready` once every probe is attached, and this process then registers itself with ftruncate(REGISTER_FD,
 // tag), a descriptor no process can have open: the first caller becomes the tool, whose pid the script
 // follows, and the tag is what every line it prints then starts with. The script answers `hello PID TAG` to the
-// tool's call alone; a session someone else registered first is refused (no pod runs yet: runs start once it
-// is ready). A process forked by the tool is followed silently until its first exec; counting starts with
+// tool's call, and `taken PID` once to the first call of another process: a session someone else registered
+// first is refused (no pod runs yet: runs start once it is ready). A process forked by the tool is followed silently until its first exec; counting starts with
 // that exec, as under `perf trace -- CMD` (perf's enable_on_exec), the mechanism whose figures these
 // reproduce. Each run names its own process (the wrapper it started) as the root, and its figures are those
 // of the root's process tree (readCounts). A getpriority call by this process with who = DUMP_WHO makes the
@@ -93,6 +93,7 @@ tracepoint:raw_syscalls:sys_enter {
   if ($id == 77 && args->args[0] == ${REGISTER_FD}) {
     if (@tool[0] == 0) { @tool[0] = pid; @tag[0] = args->args[1]; }
     if (pid == @tool[0]) { printf("hello %d %llu\\n", pid, @tag[0]); }
+    else if (@taken[0] == 0) { @taken[0] = 1; printf("taken %d\\n", @tool[0]); }
   }
   if ($id == 140 && (args->args[1] & 0xffffffff) == ${DUMP_WHO} && pid == @tool[0]) {
     $g = @tag[0];
@@ -246,7 +247,11 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
       keepStderr(current);
       const r = await ended(current);
       if (r.code !== 0) return r;
-      if (name) writeCached(name, readFileSync(program));
+      try {
+        if (name) writeCached(name, readFileSync(program));
+      } catch {
+        // Not written: the next session compiles it again.
+      }
     }
     if (killed) return { code: null, signal: 'SIGKILL' };
     current = underDeathSignal([counter.stdbuf, '-oL', counter.aotrt, program]);
@@ -317,7 +322,7 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
       if (!(child instanceof ChildProcess)) return;
       await printed(child, /(^|\n)ready\n/);
       // Asked again should the answer be lost; the script takes the first caller's registration only.
-      const hello = printed(child, /(^|\n)hello \d+ \d+\n/);
+      const answer = printed(child, /(^|\n)(hello \d+ \d+|taken \d+)\n/);
       const register = () => {
         try {
           ftruncateSync(REGISTER_FD, tag);
@@ -327,9 +332,9 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
       };
       register();
       again = setInterval(register, 100);
-      const said = /(?:^|\n)hello (\d+) (\d+)\n/.exec(await hello)!;
-      if (Number(said[1]) !== process.pid || Number(said[2]) !== tag) reject(new Error(`another process (${said[1]}) took bpftrace's count session first`));
-      else resolve();
+      const said = /(?:^|\n)(?:hello (\d+) (\d+)|taken (\d+))\n/.exec(await answer)!;
+      if (said[1] !== undefined && Number(said[1]) === process.pid && Number(said[2]) === tag) resolve();
+      else reject(new Error(`another process (${said[1] ?? said[3]}) took bpftrace's count session first`));
     });
   }).finally(() => {
     clearTimeout(timer);
