@@ -13,7 +13,8 @@ import { mkdtemp, mkdir, chmod, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
+import { spawnRun, type RunChild } from './spawn-run.js';
 import { RunError } from './errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome } from './types.js';
 import type { PodRuntime } from '../runtime.js';
@@ -71,7 +72,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
   // Started now, so that bpftrace compiles while the bundle is made.
   if (ownCounter) counting = startCount(ownCounter, path.join(outDir, 'bpf-counts.txt'), tempDir, opts.signal);
 
-  let child: ResultPromise | null = null;
+  let child: RunChild | null = null;
   let childExited = false;
   let stopping: Promise<void> | null = null;
   let stopReason: StopReason | null = null;
@@ -120,7 +121,7 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
       // The host run's own cgroup, and those runsc leaves when its sandbox dies while starting.
       const cgLeft = await removeCgroupsNamed(id);
       if (cgLeft.length) process.emitWarning(`trace-compare: cgroups ${cgLeft.join(', ')} of ${env.name} could not be removed`);
-      if (child) await child.catch(() => undefined);
+      if (child) await child.ended;
       for (const sub of ['state', 'init.pid']) {
         if (!opts.keepTemp) await rm(path.join(tempDir, sub), { recursive: true, force: true, maxRetries: 3 });
       }
@@ -207,31 +208,30 @@ export async function runEnvironment(env: EnvironmentSpec, opts: RunOptions): Pr
     }
 
     if (stopReason === null) {
-      child = execa(argv[0]!, argv.slice(1), {
+      child = spawnRun(argv, {
         cwd,
-        detached: true, // own process group: killable as a whole, and a terminal's Ctrl-C goes to us only
-        // The same bytes in every environment: a file the caller saved once (runtimes pass it on).
-        stdio: [opts.stdinFile ? { file: opts.stdinFile } : 'ignore', { file: stdoutFile }, { file: stderrFile }],
         // On the host the workload's variables are exactly these (strace and perf pass them on); in a
         // pod they are in config.json and the runtime's own are the caller's.
-        ...(runtime ? {} : { env: workloadEnv, extendEnv: false }),
+        env: runtime ? null : workloadEnv,
+        // The same bytes in every environment: a file the caller saved once (runtimes pass it on).
+        stdinFile: opts.stdinFile ?? null,
         // Straight to files: output of any size costs no memory, and nothing the tool does (a full
         // buffer, a closed pipe) can kill the workload with SIGPIPE. The report gets a bounded sample.
-        reject: false,
-        cleanup: true,
+        stdoutFile,
+        stderrFile,
       });
-      void child.finally(() => { childExited = true; });
+      void child.ended.then(() => { childExited = true; });
       // The run is over when the child exits, not when its pipes close: a workload's background
       // process (host `cmd &`) would hold stdout open until the timeout. End the group now.
       const pgid = child.pid;
-      child.once('exit', () => { if (pgid) killGroup(pgid, 'SIGKILL'); });
+      child.process.once('exit', () => { if (pgid) killGroup(pgid, 'SIGKILL'); });
       timer = setTimeout(() => void stop('timeout'), opts.timeoutMs);
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       // An abort while the bundle was being built fired no event for the listener added just now.
       if (opts.signal?.aborted) void stop('interrupt');
       opts.onTraceStart?.(runtime?.kind === 'runsc' ? { dir: runscLogDir } : traceWorkload ? { file: path.join(outDir, STRACE_LOG) } : {});
     }
-    const result = child ? await child : null;
+    const result = child ? await child.ended : null;
     // The traced processes are gone: this run's own count prints its maps and exits (a shared one is the caller's).
     if (ownCounter) await counting?.stop().catch((e: unknown) => {
       process.emitWarning(`trace-compare: the host-kernel view of ${env.name} could not be read: ${e instanceof Error ? e.message : String(e)}`);
