@@ -1,7 +1,7 @@
 // What a host executable needs to run elsewhere: its interpreter (PT_INTERP or #!) and shared libraries.
 
+import { execFile } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import { execa } from 'execa';
 import { RunError } from './errors.js';
 
 export type ExecutableKind =
@@ -71,12 +71,17 @@ export function sharedLibraries(file: string, interp: string): Promise<string[]>
 }
 
 async function listLibraries(file: string, interp: string): Promise<string[]> {
-  const res = await execa(interp, ['--list', file], { reject: false, stdin: 'ignore', timeout: 10_000 });
-  if (res.exitCode !== 0) {
-    throw new RunError('HOST_UNREADABLE', `cannot list the shared libraries of ${file}: ${String(res.stderr).trim() || `exit ${res.exitCode}`}`);
-  }
+  // node's own execFile: execa cost ~8 ms more CPU per call, and a pod's rootfs waits for this one.
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = execFile(interp, ['--list', file], { timeout: 10_000, killSignal: 'SIGKILL', maxBuffer: 1 << 20 }, (e, out, err) => {
+      if (!e) return resolve(out);
+      const status = typeof e.code === 'number' ? `exit ${e.code}` : e.signal ? `killed by ${e.signal}` : e.message;
+      reject(new RunError('HOST_UNREADABLE', `cannot list the shared libraries of ${file}: ${err.trim() || status}`));
+    });
+    child.stdin?.end();
+  });
   const libs = new Set<string>([interp]);
-  for (const line of String(res.stdout).split('\n')) {
+  for (const line of stdout.split('\n')) {
     // `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)`, `/lib64/ld-linux-x86-64.so.2 (0x...)`,
     // `linux-vdso.so.1 (0x...)` (in the kernel, nothing to copy), `libfoo.so => not found`.
     const m = /^\s*(\S+)(?:\s+=>\s+(.*?))?\s*(?:\(0x[0-9a-f]+\))?\s*$/.exec(line);
