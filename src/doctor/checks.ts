@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../load-execa.js';
 import { escapeControls } from '../report/escape.js';
 import { which } from '../runners/which.js';
 import { register } from '../runners/registry.js';
@@ -84,6 +84,7 @@ export async function checkBinary(handler: string, signal?: AbortSignal): Promis
   const name = binaryOf(handler);
   const bin = await which(name);
   if (!bin) return failed('runtime binary', `${name} is not installed (not on PATH or in an sbin directory)`);
+  const execa = await loadExeca();
   const r = await execa(bin, ['--version'], { reject: false, stdin: 'ignore', timeout: 10_000, ...(signal ? { cancelSignal: signal } : {}) });
   const version = firstLine(String(r.stdout)) || firstLine(String(r.stderr));
   if (r.exitCode !== 0) return failed('runtime binary', `${bin} --version failed (${r.timedOut ? 'timed out' : `exit ${r.exitCode ?? r.signal}`}): ${version || 'no output'}`);

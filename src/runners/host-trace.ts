@@ -16,7 +16,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { execa } from 'execa';
+import { loadExeca } from '../load-execa.js';
 import { readLines, DEFAULT_MAX_LINE } from '../../parsers/lines.js';
 
 const SCHED_EVENTS = 'sched:sched_process_fork,sched:sched_process_exec';
@@ -42,6 +42,7 @@ export const RECORD_THEN_REPLAY: HostTracer = {
   args: (dataFile) => ['trace', 'record', '-q', '--no-bpf-event', '-m', '1024', '-e', SCHED_EVENTS, '-o', dataFile, '--'],
   finish: async (perf, dataFile, textFile) => {
     const replayFile = `${textFile}.replay`;
+    const execa = await loadExeca();
     try {
       const [replay, sched] = await Promise.all([
         execa(perf, ['trace', '-f', '-i', dataFile, '-o', replayFile], { stdin: 'ignore', reject: false, stdout: 'ignore', stderr: 'pipe' }),
@@ -96,6 +97,7 @@ export function parseSchedLine(line: string): SchedEvent | null {
  * with Buffer.indexOf, without splitting millions of syscall lines into strings.
  */
 async function schedEvents(perf: string, dataFile: string): Promise<{ events: SchedEvent[]; firstNs: number }> {
+  const execa = await loadExeca();
   const child = execa(perf, ['script', '-f', '-i', dataFile, '--ns', '-F', 'tid,time,event,trace'], {
     stdin: 'ignore', stderr: 'pipe', reject: false, buffer: { stdout: false }, encoding: 'buffer',
   });

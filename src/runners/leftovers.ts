@@ -6,7 +6,7 @@
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../load-execa.js';
 import { killAll, findProcesses } from './procs.js';
 import { OWNER, SCRATCH_ROOT, TEMP_PREFIX, startTime } from './run-dir.js';
 import { cgroupMounts, removeCgroupsNamed } from './cgroup.js';
@@ -73,6 +73,7 @@ export async function cleanupLeftovers(opts: { tmp?: string; scratch?: string; d
 
   // Pods first (--backend cri), so containerd ends their shims and containers in order.
   await removeStalePods(stale, opts.dryRun ?? false, tmp, report);
+  const execa = await loadExeca();
   for (const d of dirs.filter((x) => !x.live)) {
     const pids = await findProcesses({ roots: [], argvTokens: [d.dir + '/'], cgroupNames: d.id ? [d.id] : [] });
     if (opts.dryRun) {

@@ -1,7 +1,7 @@
 // Environment names (RuntimeClass style) -> runtimes, and whether the runtime binaries are here.
 
 import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
+import { loadExeca } from '../load-execa.js';
 import { RunError } from './errors.js';
 import { which } from './which.js';
 import type { EnvironmentSpec, RuntimeKind } from './types.js';
@@ -97,6 +97,7 @@ export async function installMissing(tools: Tool[]): Promise<Tool[]> {
   if (!/^(ID|ID_LIKE)=.*\b(debian|ubuntu)\b/m.test(osRelease) || !(await which('apt-get'))) {
     throw new RunError('NOT_AVAILABLE', `cannot install ${pkgs.join(' ')}: not a Debian/Ubuntu system with apt-get`, { hint: `install ${missing.join(', ')} with your package manager` });
   }
+  const execa = await loadExeca();
   const res = await execa('apt-get', ['install', '-y', ...pkgs], {
     reject: false, env: { DEBIAN_FRONTEND: 'noninteractive' }, stdin: 'ignore',
   });

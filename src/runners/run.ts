@@ -13,7 +13,7 @@ import { mkdtemp, mkdir, chmod, readdir, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../load-execa.js';
 import { spawnRun, type RunChild } from './spawn-run.js';
 import { RunError } from './errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome } from './types.js';
@@ -333,6 +333,7 @@ async function housekeeping(kind: PodRuntime, bin: string, stateDir: string, arg
   // An empty state root holds no container: `runc run` and `runsc run` delete theirs when the workload ends
   // (a delete there cost 0.2-0.4 s at the end of every run).
   if ((await readdir(stateDir).catch(() => [] as string[])).length === 0) return;
+  const execa = await loadExeca();
   await execa(bin, ['--root', stateDir, ...args], {
     reject: false, stdin: 'ignore', timeout: HOUSEKEEPING_MS, forceKillAfterDelay: 1000,
   }).catch(() => undefined);

@@ -2,7 +2,7 @@
 // end a pod sandbox, used by runs (cri/run.ts) and by doctor's test pods.
 
 import path from 'node:path';
-import { execa } from 'execa';
+import { loadExeca } from '../../load-execa.js';
 import type { CriClient } from './client.js';
 import { killAll, listProcesses } from '../procs.js';
 import { CONTAINERD_NAMESPACE } from './pod-spec.js';
@@ -48,7 +48,8 @@ export function runscBehindShim(config: CriConfig, handler: string): RunscBehind
  * runsc under the handler's own state root: the shim knows nothing of runsc's state, so kill, wait and
  * delete go to runsc directly. Null when runsc could not be run at all.
  */
-export function runscCommand(r: RunscBehindShim, args: string[], timeoutMs: number) {
+export async function runscCommand(r: RunscBehindShim, args: string[], timeoutMs: number) {
+  const execa = await loadExeca();
   return execa(r.binary, ['--root', path.join(r.root, CONTAINERD_NAMESPACE), ...args], {
     reject: false, stdin: 'ignore', timeout: timeoutMs, forceKillAfterDelay: 1000,
   }).catch(() => null);

@@ -21,7 +21,8 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { execa, type ResultPromise } from 'execa';
+import type { ResultPromise } from 'execa';
+import { loadExeca } from '../../load-execa.js';
 import { RunError } from '../errors.js';
 import type { EnvironmentSpec, RunOptions, RunOutcome } from '../types.js';
 import type { PodRuntime } from '../../runtime.js';
@@ -338,6 +339,7 @@ async function podCgroup(id: string, limits: Limits): Promise<boolean> {
  */
 async function startPerf(perf: string, args: string[], cgroup: string): Promise<{ child: ResultPromise }> {
   const opts = args[args.length - 1] === '--' ? args.slice(0, -1) : args;
+  const execa = await loadExeca();
   const child = execa(perf, [...opts, '-a', '-G', cgroup, '--', '/bin/sh', '-c', 'echo ready; read _'], {
     stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, detached: true, cleanup: true, buffer: { stdout: false },
   });
