@@ -249,7 +249,13 @@ export function startCount(counter: Counter, dataFile: string, runDir: string, s
   const runtime = (async (): Promise<ChildProcess | Exit> => {
     if (!cached) {
       const btf = `${dataFile}.btf`;
-      writeFileSync(btf, EMPTY_BTF, { flag: 'wx', mode: 0o600 });
+      try {
+        writeFileSync(btf, EMPTY_BTF, { flag: 'wx', mode: 0o600 });
+      } catch (e) {
+        // A full disk: no session (the run says why), rather than a rejection nobody awaits.
+        stderr += e instanceof Error ? e.message : String(e);
+        return { code: null, signal: null };
+      }
       current = underDeathSignal([counter.bpftrace, '--aot', program, '-e', script], { BPFTRACE_BTF: btf });
       current.stdout!.resume();
       keepStderr(current);
