@@ -89,14 +89,16 @@ export async function readCounts(dataFile: string, rootTid: number): Promise<Hos
         endCount();
         count = line;
         countKeys += 1;
-      } else if (bpftraceLoss(line) > 0) all.lostEvents += bpftraceLoss(line);
-      else if (count !== null && line.length <= MAX_TAIL) count += '\n' + line;
+      } else {
+        const lost = bpftraceLoss(line);
+        if (lost > 0) all.lostEvents += lost;
+        else if (count !== null && line.length <= MAX_TAIL) count += '\n' + line;
+      }
     } else if (section === 'in') {
       if (line === marks.S) section = 'seg';
       else if ((m = PENDING.exec(line))) {
         if (m[2] !== '0') pending.push({ tid: Number(m[1]), nr: Number(m[2]) - 1 });
-      }
-      else all.lostEvents += bpftraceLoss(line);
+      } else all.lostEvents += bpftraceLoss(line);
     } else if (section === 'seg') {
       if (line === marks.T) section = 'track';
       else if ((m = SEG.exec(line))) segOf.set(Number(m[1]), Number(m[2]));

@@ -6,11 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 
 export interface RunChild {
-  /** Undefined when it could not be started (the reason is in `ended`'s error). */
+  /** Undefined when it could not be started. */
   readonly pid: number | undefined;
   readonly process: ChildProcess;
-  /** Settles once it has exited; never rejects. */
-  readonly ended: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; error: Error | null }>;
+  /** Settles once it has exited (both null when it never started); never rejects. */
+  readonly ended: Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface RunSpawnOptions {
@@ -33,9 +33,9 @@ export function spawnRun(argv: string[], o: RunSpawnOptions): RunChild {
     fds.push(out(o.stdoutFile), out(o.stderrFile));
     const stdio = o.stdinFile ? fds : ['ignore' as const, ...fds];
     const child = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, detached: true, stdio, ...(o.env ? { env: o.env } : {}) });
-    const ended = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null; error: Error | null }>((resolve) => {
-      child.once('error', (error) => resolve({ exitCode: null, signal: null, error }));
-      child.once('close', (exitCode, signal) => resolve({ exitCode, signal, error: null }));
+    const ended = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      child.once('error', () => resolve({ exitCode: null, signal: null }));
+      child.once('close', (exitCode, signal) => resolve({ exitCode, signal }));
     });
     return { pid: child.pid, process: child, ended };
   } finally {
